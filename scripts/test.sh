@@ -1,0 +1,46 @@
+#!/bin/sh
+# Builds libxmppcore twice (normal, and with ASan+UBSan) with -Werror and
+# runs every test in both. Ends with "N passed, N failed" over both runs.
+# Usage: scripts/test.sh [meson test args...]
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+status=0
+passed=0
+failed=0
+
+run_build() {
+  dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" -Dwerror=true "$@" || return 1
+  else
+    meson configure "$dir" -Dwerror=true "$@" >/dev/null || return 1
+  fi
+  ninja -C "$dir" || return 1
+  # Sanitizer reports must fail the test, and leaks count.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" 2>&1 | tail -n 40
+  return 0
+}
+
+count() {
+  log="$1/meson-logs/testlog.json"
+  [ -f "$log" ] || { failed=$((failed + 1)); return; }
+  p=$(grep -c '"result": "OK"' "$log")
+  t=$(grep -c '"result":' "$log")
+  passed=$((passed + p))
+  failed=$((failed + t - p))
+}
+
+rm -f build-ci/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+echo "== normal build"
+run_build build-ci || status=1
+count build-ci
+echo "== sanitizer build (address, undefined)"
+run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || status=1
+count build-asan
+
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status
