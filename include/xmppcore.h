@@ -12,6 +12,7 @@
 #include "xmppcore/parser.h"
 #include "xmppcore/jid.h"
 #include "xmppcore/hooks.h"
+#include "xmppcore/auth.h"
 
 #ifdef __cplusplus
 extern "C" {
