@@ -136,9 +136,9 @@ struct point {
 
 /* IQ handlers of one namespace in one scope; slot 0 get, 1 set. */
 struct iq_ns {
-    const char *ns;                  /* the interned key */
-    struct iq_ns *prev, *next;       /* active entries, registration order */
-    uint64_t seq;                    /* when it last became active */
+    const char *ns;            /* the interned key */
+    struct iq_ns *prev, *next; /* active entries, registration order */
+    uint64_t seq;              /* when it last became active */
     xmppcore_iq_fn fn[2];
     void *user_data[2];
 };

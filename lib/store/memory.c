@@ -44,8 +44,7 @@ static size_t find_vhost(const struct mem_backend *b, const char *name,
     return lo;
 }
 
-static size_t find_user(const struct mem_vhost *v, const char *name,
-                        int *found)
+static size_t find_user(const struct mem_vhost *v, const char *name, int *found)
 {
     size_t lo = 0, hi = v->n;
     while (lo < hi) {
@@ -67,8 +66,8 @@ static size_t find_user(const struct mem_vhost *v, const char *name,
 /* arr (of elem-sized items, capacity *cap) grown to hold need items:
  * the new array (*cap updated), arr itself if big enough, or NULL (arr
  * unchanged) on allocation failure. */
-static void *grow(const xmppcore_mem *mem, void *arr, size_t *cap,
-                  size_t need, size_t elem)
+static void *grow(const xmppcore_mem *mem, void *arr, size_t *cap, size_t need,
+                  size_t elem)
 {
     if (need <= *cap)
         return arr;
@@ -249,8 +248,8 @@ static int m_list(void *backend, const char *vhost, const char *after,
     return 0;
 }
 
-static int m_count(void *backend, const char *vhost,
-                   xmppcore_store_count_fn cb, void *user_data)
+static int m_count(void *backend, const char *vhost, xmppcore_store_count_fn cb,
+                   void *user_data)
 {
     struct mem_vhost *v = get_vhost(backend, vhost);
     cb(0, v ? v->n : 0, user_data);
@@ -286,8 +285,8 @@ static int m_create_many(void *backend, const char *vhost,
         return XMPPCORE_E_NOMEM;
     size_t made = 0;
     for (; made < n; made++) {
-        add[made] = account_new(b->mem, accounts[made].username,
-                                accounts[made].creds);
+        add[made] =
+            account_new(b->mem, accounts[made].username, accounts[made].creds);
         if (!add[made]) {
             rc = XMPPCORE_E_NOMEM;
             goto out;

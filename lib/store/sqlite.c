@@ -22,19 +22,19 @@ static const char *const migrations[] = {
     /* 1: accounts with SCRAM-SHA-1 keys. A hash's four columns are all
      * NULL when the account has no keys for it. */
     ("CREATE TABLE users ("
-    " vhost TEXT NOT NULL,"
-    " username TEXT NOT NULL,"
-    " sha1_iterations INTEGER,"
-    " sha1_salt BLOB,"
-    " sha1_stored_key BLOB,"
-    " sha1_server_key BLOB,"
-    " PRIMARY KEY (vhost, username)"
-    ") WITHOUT ROWID;"),
+     " vhost TEXT NOT NULL,"
+     " username TEXT NOT NULL,"
+     " sha1_iterations INTEGER,"
+     " sha1_salt BLOB,"
+     " sha1_stored_key BLOB,"
+     " sha1_server_key BLOB,"
+     " PRIMARY KEY (vhost, username)"
+     ") WITHOUT ROWID;"),
     /* 2: SCRAM-SHA-256 keys (RFC 7677) beside the SHA-1 ones. */
     ("ALTER TABLE users ADD COLUMN sha256_iterations INTEGER;"
-    "ALTER TABLE users ADD COLUMN sha256_salt BLOB;"
-    "ALTER TABLE users ADD COLUMN sha256_stored_key BLOB;"
-    "ALTER TABLE users ADD COLUMN sha256_server_key BLOB;"),
+     "ALTER TABLE users ADD COLUMN sha256_salt BLOB;"
+     "ALTER TABLE users ADD COLUMN sha256_stored_key BLOB;"
+     "ALTER TABLE users ADD COLUMN sha256_server_key BLOB;"),
 };
 
 #define SCHEMA_VERSION ((int)XI_ARRAY_LEN(migrations))
@@ -54,8 +54,8 @@ enum {
 };
 
 /* Keys columns, in the order the statements below use them. */
-#define KEY_COLS                                                           \
-    "sha1_iterations, sha1_salt, sha1_stored_key, sha1_server_key, "       \
+#define KEY_COLS                                                               \
+    "sha1_iterations, sha1_salt, sha1_stored_key, sha1_server_key, "           \
     "sha256_iterations, sha256_salt, sha256_stored_key, sha256_server_key"
 
 static const char *const statements[ST_MAX] = {
@@ -63,18 +63,18 @@ static const char *const statements[ST_MAX] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_GET] = ("SELECT " KEY_COLS " FROM users"
-               " WHERE vhost = ?1 AND username = ?2"),
+                " WHERE vhost = ?1 AND username = ?2"),
     [ST_INSERT] = ("INSERT INTO users (vhost, username, " KEY_COLS ")"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
     [ST_UPDATE] = ("UPDATE users SET sha1_iterations = ?3, sha1_salt = ?4,"
-                  " sha1_stored_key = ?5, sha1_server_key = ?6,"
-                  " sha256_iterations = ?7, sha256_salt = ?8,"
-                  " sha256_stored_key = ?9, sha256_server_key = ?10"
-                  " WHERE vhost = ?1 AND username = ?2"),
+                   " sha1_stored_key = ?5, sha1_server_key = ?6,"
+                   " sha256_iterations = ?7, sha256_salt = ?8,"
+                   " sha256_stored_key = ?9, sha256_server_key = ?10"
+                   " WHERE vhost = ?1 AND username = ?2"),
     [ST_DELETE] = "DELETE FROM users WHERE vhost = ?1 AND username = ?2",
     [ST_EXISTS] = "SELECT 1 FROM users WHERE vhost = ?1 AND username = ?2",
     [ST_LIST] = ("SELECT username FROM users WHERE vhost = ?1 AND username > ?2"
-                " ORDER BY username LIMIT ?3"),
+                 " ORDER BY username LIMIT ?3"),
     [ST_COUNT] = "SELECT count(*) FROM users WHERE vhost = ?1",
 };
 
@@ -315,11 +315,10 @@ static int sq_list(void *backend, const char *vhost, const char *after,
             names[i] = buf + offs[i];
     }
     xi_free(b->mem, offs);
-    if (!status)
-        cb(0, names, n, user_data);
+    cb(status, status ? NULL : names, status ? 0 : n, user_data);
     xi_free(b->mem, (void *)names);
     xi_free(b->mem, buf);
-    return status;
+    return 0;
 }
 
 static int sq_count(void *backend, const char *vhost,
@@ -467,8 +466,8 @@ int xmppcore_store_sqlite_open(const char *path,
         *out = NULL;
     if (!path || !out || (opts && opts->version < 1))
         return XMPPCORE_E_INVAL;
-    int busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-                                                    : 5000;
+    int busy_ms =
+        opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
     xmppcore_store *s = xmppcore_store_new(mem);
     if (!s)
         return XMPPCORE_E_NOMEM;
@@ -482,10 +481,9 @@ int xmppcore_store_sqlite_open(const char *path,
     s->owned_free = sq_backend_free;
 
     /* The store belongs to one thread: no SQLite mutex needed. */
-    int rc = sqlite3_open_v2(path, &b->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &b->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     int status = rc == SQLITE_OK ? 0 : sq_error(rc);
     if (!status) {
         sqlite3_extended_result_codes(b->db, 1);

@@ -61,9 +61,9 @@ static int bad_creds(const xmppcore_credentials *c)
 /* The auth vtable if it has function fn (a member) in its version, else
  * NULL. Version 1 holds every function so far; a function appended in
  * version N is checked as `vt->version >= N && vt->fn`. */
-#define AUTH_FN(store, fn)                                                 \
-    ((store)->auth && (store)->auth->version >= 1 && (store)->auth->fn     \
-         ? (store)->auth                                                   \
+#define AUTH_FN(store, fn)                                                     \
+    ((store)->auth && (store)->auth->version >= 1 && (store)->auth->fn         \
+         ? (store)->auth                                                       \
          : NULL)
 
 int xmppcore_store_auth_get(xmppcore_store *store, const char *vhost,
@@ -104,8 +104,7 @@ int xmppcore_store_auth_set(xmppcore_store *store, const char *vhost,
     const xmppcore_store_auth_vtable *vt = AUTH_FN(store, set);
     if (!vt)
         return XMPPCORE_E_UNSUPPORTED;
-    return vt->set(store->auth_backend, vhost, username, creds, cb,
-                   user_data);
+    return vt->set(store->auth_backend, vhost, username, creds, cb, user_data);
 }
 
 int xmppcore_store_auth_remove(xmppcore_store *store, const char *vhost,
