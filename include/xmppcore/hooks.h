@@ -125,7 +125,8 @@ XMPPCORE_API size_t xmppcore_hooks_count(const xmppcore_hooks *hooks,
 enum { XMPPCORE_IQ_GET = 1, XMPPCORE_IQ_SET = 2 };
 
 /*
- * An IQ handler: called with an event whose stanza is the iq. It answers
+ * An IQ handler: called with an event whose stanza is the iq and whose
+ * point is "iq". It answers
  * through the server's send calls, and returns XMPPCORE_HOOK_STOP when it
  * handled the iq; XMPPCORE_HOOK_CONTINUE tells the dispatcher's caller the
  * iq is unhandled (answer service-unavailable).
@@ -142,7 +143,11 @@ XMPPCORE_API int xmppcore_iq_handler_add(xmppcore_hooks *hooks, const char *vhos
                                          const char *ns, int type,
                                          xmppcore_iq_fn fn, void *user_data);
 
-/* Removes the handlers for (vhost, ns, type bits). 0 or XMPPCORE_E_NOTFOUND. */
+/*
+ * Removes the handlers for (vhost, ns) of the types in type (bits as for
+ * _add). Returns 0 if at least one was removed, else XMPPCORE_E_NOTFOUND.
+ * May be called from a handler, also the one being dispatched.
+ */
 XMPPCORE_API int xmppcore_iq_handler_remove(xmppcore_hooks *hooks,
                                             const char *vhost, const char *ns,
                                             int type);
@@ -158,9 +163,10 @@ XMPPCORE_API int xmppcore_iq_dispatch(xmppcore_hooks *hooks, const char *vhost,
                                       xmppcore_stanza **iq, void *data);
 
 /*
- * Calls fn once per distinct namespace with a handler visible on vhost
- * (global and the vhost's), in registration order; for disco#info.
- * Returns the number of namespaces.
+ * Calls fn (may be NULL: count only) once per distinct namespace with a
+ * handler visible on vhost (global and the vhost's; NULL: global only), in
+ * registration order; for disco#info. fn must not change the IQ
+ * registry. Returns the number of namespaces.
  */
 XMPPCORE_API size_t xmppcore_iq_features(const xmppcore_hooks *hooks,
                                          const char *vhost,
