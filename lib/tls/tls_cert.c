@@ -33,8 +33,8 @@ static int server_end_point(const xi_tls_session *s, unsigned char *out,
     return 0;
 }
 
-static int tls_unique(const xi_tls_session *s, unsigned char *out,
-                      size_t cap, size_t *len)
+static int tls_unique(const xi_tls_session *s, unsigned char *out, size_t cap,
+                      size_t *len)
 {
 #if XI_TLS_HAVE_VERIFY_DATA
     /* The first Finished of the connection: with no resumption that is
@@ -107,8 +107,8 @@ static int push_name(xi_tls_session *s, xi_tls_name_type type,
     const xmppcore_mem *mem = s->cfg->mem;
     if (len == 0 || memchr(p, '\0', len))
         return 0;
-    struct xi_tls_peer_name *v = xi_realloc(
-        mem, s->peer_names, (s->n_peer_names + 1) * sizeof *v);
+    struct xi_tls_peer_name *v =
+        xi_realloc(mem, s->peer_names, (s->n_peer_names + 1) * sizeof *v);
     if (!v)
         return XMPPCORE_E_NOMEM;
     s->peer_names = v;
@@ -159,9 +159,9 @@ static int collect_peer_names(xi_tls_session *s, const mbedtls_x509_crt *crt)
         if (q->buf.tag ==
             (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
             rc = push_name(s, XI_TLS_NAME_DNS, q->buf.p, q->buf.len);
-        else if (q->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
-                                MBEDTLS_ASN1_CONSTRUCTED |
-                                MBEDTLS_X509_SAN_OTHER_NAME))
+        else if (q->buf.tag ==
+                 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED |
+                  MBEDTLS_X509_SAN_OTHER_NAME))
             rc = other_name(s, &q->buf);
     }
     for (const mbedtls_x509_name *n = &crt->subject; n && !rc; n = n->next) {

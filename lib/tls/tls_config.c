@@ -25,12 +25,17 @@ static const int wanted_suites[] = {
 };
 
 static const mbedtls_ecp_group_id curves[] = {
-    MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-    MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE,
+    MBEDTLS_ECP_DP_CURVE25519,
+    MBEDTLS_ECP_DP_SECP256R1,
+    MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE,
 };
 
 static const int sig_hashes[] = {
-    MBEDTLS_MD_SHA256, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA512, MBEDTLS_MD_NONE,
+    MBEDTLS_MD_SHA256,
+    MBEDTLS_MD_SHA384,
+    MBEDTLS_MD_SHA512,
+    MBEDTLS_MD_NONE,
 };
 
 void xi_tls_strerror(char *buf, size_t size, const char *what, int ret)
@@ -248,8 +253,7 @@ static int finish_cert(xi_tls_config *cfg, struct xi_tls_cert *c,
     if ((ret = mbedtls_pk_check_pair(&c->chain.pk, &c->key)) != 0) {
         cert_free(cfg->mem, c);
         return set_err(cfg, XMPPCORE_E_INVAL,
-                       "private key does not match the certificate", NULL,
-                       ret);
+                       "private key does not match the certificate", NULL, ret);
     }
     if (collect_names(cfg->mem, c) < 0) {
         cert_free(cfg->mem, c);
@@ -278,11 +282,9 @@ int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
 {
     int ret;
     if (!chain_pem || !key_pem)
-        return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key", NULL, 0);
     if (cfg->frozen)
-        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     struct xi_tls_cert *c = cert_new(cfg);
     if (!c)
         return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
@@ -297,10 +299,9 @@ int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
                            NULL, 0);
         return set_err(cfg, parse_code(ret), "certificate%s", NULL, ret);
     }
-    ret = mbedtls_pk_parse_key(&c->key, (const unsigned char *)key_pem,
-                               strlen(key_pem) + 1,
-                               (const unsigned char *)password,
-                               password ? strlen(password) : 0);
+    ret = mbedtls_pk_parse_key(
+        &c->key, (const unsigned char *)key_pem, strlen(key_pem) + 1,
+        (const unsigned char *)password, password ? strlen(password) : 0);
     if (ret != 0) {
         cert_free(cfg->mem, c);
         return set_err(cfg, parse_code(ret), "private key%s", NULL, ret);
@@ -317,8 +318,7 @@ int xi_tls_config_add_cert_file(xi_tls_config *cfg, const char *chain_path,
         return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key file",
                        NULL, 0);
     if (cfg->frozen)
-        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     struct xi_tls_cert *c = cert_new(cfg);
     if (!c)
         return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
@@ -329,8 +329,8 @@ int xi_tls_config_add_cert_file(xi_tls_config *cfg, const char *chain_path,
             return set_err(cfg, XMPPCORE_E_INVAL,
                            "certificate file %s: a certificate is malformed",
                            chain_path, 0);
-        return set_err(cfg, parse_code(ret), "certificate file %s",
-                       chain_path, ret);
+        return set_err(cfg, parse_code(ret), "certificate file %s", chain_path,
+                       ret);
     }
     ret = mbedtls_pk_parse_keyfile(&c->key, key_path, password);
     if (ret != 0) {
@@ -346,11 +346,10 @@ int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
 {
     char *names[XI_TLS_MAX_ALPN] = {0};
     if (cfg->frozen)
-        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     if (n > XI_TLS_MAX_ALPN || (n && !protocols))
-        return set_err(cfg, XMPPCORE_E_INVAL, "too many ALPN protocols",
-                       NULL, 0);
+        return set_err(cfg, XMPPCORE_E_INVAL, "too many ALPN protocols", NULL,
+                       0);
     for (size_t i = 0; i < n; i++) {
         size_t len = protocols[i] ? strlen(protocols[i]) : 0;
         if (len == 0 || len > 255 ||
@@ -359,10 +358,10 @@ int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
                 xi_free(cfg->mem, names[j]);
             return len == 0 || len > 255
                        ? set_err(cfg, XMPPCORE_E_INVAL,
-                                 "ALPN protocol name empty or too long",
-                                 NULL, 0)
-                       : set_err(cfg, XMPPCORE_E_NOMEM, "out of memory",
-                                 NULL, 0);
+                                 "ALPN protocol name empty or too long", NULL,
+                                 0)
+                       : set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL,
+                                 0);
         }
     }
     for (size_t i = 0; i < XI_TLS_MAX_ALPN; i++) {
@@ -377,8 +376,7 @@ int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
 int xi_tls_config_request_client_cert(xi_tls_config *cfg, bool on)
 {
     if (cfg->frozen)
-        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     cfg->request_client_cert = on;
     return 0;
 }
@@ -386,8 +384,7 @@ int xi_tls_config_request_client_cert(xi_tls_config *cfg, bool on)
 int xi_tls_config_add_ca_pem(xi_tls_config *cfg, const char *pem)
 {
     if (cfg->frozen)
-        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     if (!pem)
         return set_err(cfg, XMPPCORE_E_INVAL, "no CA certificate", NULL, 0);
     int ret = mbedtls_x509_crt_parse(&cfg->ca, (const unsigned char *)pem,
@@ -404,8 +401,7 @@ int xi_tls_config_add_ca_pem(xi_tls_config *cfg, const char *pem)
 int xi_tls_config_add_ca_file(xi_tls_config *cfg, const char *path)
 {
     if (cfg->frozen)
-        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL,
-                       0);
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     if (!path)
         return set_err(cfg, XMPPCORE_E_INVAL, "no CA file", NULL, 0);
     int ret = mbedtls_x509_crt_parse_file(&cfg->ca, path);
@@ -423,8 +419,8 @@ int xi_tls_config_freeze(xi_tls_config *cfg)
     if (cfg->frozen)
         return 0;
     if (!cfg->certs)
-        return set_err(cfg, XMPPCORE_E_STATE, "no certificate configured",
-                       NULL, 0);
+        return set_err(cfg, XMPPCORE_E_STATE, "no certificate configured", NULL,
+                       0);
     cfg->n_defaults = 0;
     for (struct xi_tls_cert *c = cfg->certs; c; c = c->next)
         if (c->is_default && cfg->n_defaults < XI_TLS_MAX_CAND)
@@ -432,12 +428,11 @@ int xi_tls_config_freeze(xi_tls_config *cfg)
     if (!cfg->n_defaults)
         cfg->defaults[cfg->n_defaults++] = cfg->certs;
     for (size_t i = 0; i < cfg->n_defaults; i++) {
-        int ret = mbedtls_ssl_conf_own_cert(&cfg->conf,
-                                            &cfg->defaults[i]->chain,
-                                            &cfg->defaults[i]->key);
+        int ret = mbedtls_ssl_conf_own_cert(
+            &cfg->conf, &cfg->defaults[i]->chain, &cfg->defaults[i]->key);
         if (ret != 0)
-            return set_err(cfg, XMPPCORE_E_NOMEM, "default certificate%s",
-                           NULL, ret);
+            return set_err(cfg, XMPPCORE_E_NOMEM, "default certificate%s", NULL,
+                           ret);
     }
     if (cfg->alpn_list[0])
         mbedtls_ssl_conf_alpn_protocols(&cfg->conf, cfg->alpn_list);

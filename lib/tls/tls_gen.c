@@ -61,12 +61,12 @@ static bool duplicate(const struct xi_tls_certgen *g, size_t i)
     return false;
 }
 
-#define ASN1_ADD(len, expr)                                                \
-    do {                                                                   \
-        int r_ = (expr);                                                   \
-        if (r_ < 0)                                                        \
-            return r_;                                                     \
-        (len) += (size_t)r_;                                               \
+#define ASN1_ADD(len, expr)                                                    \
+    do {                                                                       \
+        int r_ = (expr);                                                       \
+        if (r_ < 0)                                                            \
+            return r_;                                                         \
+        (len) += (size_t)r_;                                                   \
     } while (0)
 
 /*
@@ -91,30 +91,29 @@ static int write_san(const struct xi_tls_certgen *g, unsigned char **p,
         ASN1_ADD(in, mbedtls_asn1_write_oid(p, start, OID_XMPPADDR,
                                             MBEDTLS_OID_SIZE(OID_XMPPADDR)));
         ASN1_ADD(in, mbedtls_asn1_write_len(p, start, in));
-        ASN1_ADD(in, mbedtls_asn1_write_tag(
-                         p, start,
-                         MBEDTLS_ASN1_CONTEXT_SPECIFIC |
-                             MBEDTLS_ASN1_CONSTRUCTED |
-                             MBEDTLS_X509_SAN_OTHER_NAME));
+        ASN1_ADD(in, mbedtls_asn1_write_tag(p, start,
+                                            MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+                                                MBEDTLS_ASN1_CONSTRUCTED |
+                                                MBEDTLS_X509_SAN_OTHER_NAME));
         len += in;
     }
     for (size_t i = g->n_alt; i-- > 0;) {
         if (duplicate(g, i))
             continue;
-        ASN1_ADD(len, mbedtls_asn1_write_tagged_string(
-                          p, start,
-                          MBEDTLS_ASN1_CONTEXT_SPECIFIC |
-                              MBEDTLS_X509_SAN_DNS_NAME,
-                          g->alt_names[i], strlen(g->alt_names[i])));
+        ASN1_ADD(len,
+                 mbedtls_asn1_write_tagged_string(
+                     p, start,
+                     MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME,
+                     g->alt_names[i], strlen(g->alt_names[i])));
     }
     ASN1_ADD(len, mbedtls_asn1_write_tagged_string(
                       p, start,
                       MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME,
                       g->domain, strlen(g->domain)));
     ASN1_ADD(len, mbedtls_asn1_write_len(p, start, len));
-    ASN1_ADD(len, mbedtls_asn1_write_tag(p, start,
-                                         MBEDTLS_ASN1_CONSTRUCTED |
-                                             MBEDTLS_ASN1_SEQUENCE));
+    ASN1_ADD(len,
+             mbedtls_asn1_write_tag(
+                 p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
     return (int)len;
 }
 
@@ -122,16 +121,16 @@ static int write_san(const struct xi_tls_certgen *g, unsigned char **p,
 static int write_eku(unsigned char **p, unsigned char *start)
 {
     size_t len = 0;
-    ASN1_ADD(len, mbedtls_asn1_write_oid(p, start, MBEDTLS_OID_CLIENT_AUTH,
-                                         MBEDTLS_OID_SIZE(
-                                             MBEDTLS_OID_CLIENT_AUTH)));
-    ASN1_ADD(len, mbedtls_asn1_write_oid(p, start, MBEDTLS_OID_SERVER_AUTH,
-                                         MBEDTLS_OID_SIZE(
-                                             MBEDTLS_OID_SERVER_AUTH)));
+    ASN1_ADD(len,
+             mbedtls_asn1_write_oid(p, start, MBEDTLS_OID_CLIENT_AUTH,
+                                    MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)));
+    ASN1_ADD(len,
+             mbedtls_asn1_write_oid(p, start, MBEDTLS_OID_SERVER_AUTH,
+                                    MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)));
     ASN1_ADD(len, mbedtls_asn1_write_len(p, start, len));
-    ASN1_ADD(len, mbedtls_asn1_write_tag(p, start,
-                                         MBEDTLS_ASN1_CONSTRUCTED |
-                                             MBEDTLS_ASN1_SEQUENCE));
+    ASN1_ADD(len,
+             mbedtls_asn1_write_tag(
+                 p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
     return (int)len;
 }
 
@@ -163,9 +162,10 @@ static int check_args(const struct xi_tls_certgen *g)
 }
 
 /* The tbsCertificate fields; the caller signs. */
-static int fill_cert(const struct xi_tls_certgen *g, mbedtls_x509write_cert *crt,
-                     mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg,
-                     unsigned char *ext, size_t ext_size)
+static int fill_cert(const struct xi_tls_certgen *g,
+                     mbedtls_x509write_cert *crt, mbedtls_pk_context *key,
+                     mbedtls_ctr_drbg_context *drbg, unsigned char *ext,
+                     size_t ext_size)
 {
     char subject[8 + 253], from[16], until[16];
     unsigned char serial_bytes[16];
@@ -202,8 +202,7 @@ static int fill_cert(const struct xi_tls_certgen *g, mbedtls_x509write_cert *crt
     if ((ret = mbedtls_x509write_crt_set_validity(crt, from, until)) != 0 ||
         (ret = mbedtls_x509write_crt_set_basic_constraints(crt, 0, -1)) != 0 ||
         (ret = mbedtls_x509write_crt_set_subject_key_identifier(crt)) != 0 ||
-        (ret = mbedtls_x509write_crt_set_authority_key_identifier(crt)) !=
-            0 ||
+        (ret = mbedtls_x509write_crt_set_authority_key_identifier(crt)) != 0 ||
         (ret = mbedtls_x509write_crt_set_key_usage(
              crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0)
         return ret;
@@ -278,8 +277,8 @@ int xi_tls_generate(const xmppcore_env *env, const struct xi_tls_certgen *g,
     ret = mbedtls_ctr_drbg_seed(&drbg, xi_tls_entropy, &e,
                                 (const unsigned char *)pers, sizeof pers - 1);
     if (ret == 0)
-        ret = mbedtls_pk_setup(&key,
-                               mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+        ret =
+            mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
     if (ret == 0)
         ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key),
                                   mbedtls_ctr_drbg_random, &drbg);
@@ -321,8 +320,8 @@ static struct xi_tls_certgen make_gen(const xmppcore_env *env,
                                       size_t n_alt, unsigned days)
 {
     struct xi_tls_certgen g = {0};
-    xmppcore_clock_fn clock = env && env->clock ? env->clock
-                                                : xmppcore_clock_default;
+    xmppcore_clock_fn clock =
+        env && env->clock ? env->clock : xmppcore_clock_default;
     g.domain = domain;
     g.alt_names = alt_names;
     g.n_alt = n_alt;
@@ -345,8 +344,8 @@ int xmppcore_tls_generate_self_signed_pem(const xmppcore_env *env,
 static int write_file(const char *path, const char *data, size_t len,
                       mode_t mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                  mode);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return XMPPCORE_E_IO;
     /* An existing file keeps its mode through open(): set it before any
@@ -369,12 +368,9 @@ static int write_file(const char *path, const char *data, size_t len,
     return close(fd) == 0 ? 0 : XMPPCORE_E_IO;
 }
 
-int xmppcore_tls_generate_self_signed(const xmppcore_env *env,
-                                      const char *domain,
-                                      const char *const *alt_names,
-                                      size_t n_alt, unsigned days,
-                                      const char *key_path,
-                                      const char *cert_path)
+int xmppcore_tls_generate_self_signed(
+    const xmppcore_env *env, const char *domain, const char *const *alt_names,
+    size_t n_alt, unsigned days, const char *key_path, const char *cert_path)
 {
     const xmppcore_mem *mem = xi_mem(env ? env->mem : NULL);
     struct xmppcore_buffer key = {mem, NULL, 0, 0, 0};

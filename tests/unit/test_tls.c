@@ -20,9 +20,8 @@ static pem_pair gen_pem(const char *domain, const char *const *alts,
                         size_t n_alt)
 {
     pem_pair p = {xmppcore_buffer_new(NULL), xmppcore_buffer_new(NULL)};
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, domain, alts,
-                                                       n_alt, 30, p.key,
-                                                       p.cert),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(
+                     NULL, domain, alts, n_alt, 30, p.key, p.cert),
                  0);
     return p;
 }
@@ -116,16 +115,14 @@ static size_t count_san(const mbedtls_x509_crt *crt)
 static void test_generate_pem(void)
 {
     static const char *const alts[] = {"conference.example.org",
-                                       "*.upload.example.org",
-                                       "EXAMPLE.org"};
+                                       "*.upload.example.org", "EXAMPLE.org"};
     int64_t now = 1700000000000LL; /* 2023-11-14 22:13:20 UTC */
-    xmppcore_env env = {XMPPCORE_ENV_VERSION, NULL, NULL, NULL, fixed_clock,
-                        &now};
+    xmppcore_env env = {XMPPCORE_ENV_VERSION, NULL, NULL, NULL,
+                        fixed_clock,          &now};
     xmppcore_buffer *key = xmppcore_buffer_new(NULL);
     xmppcore_buffer *cert = xmppcore_buffer_new(NULL);
     CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(&env, "example.org",
-                                                       alts, 3, 365, key,
-                                                       cert),
+                                                       alts, 3, 365, key, cert),
                  0);
     CHECK(strstr(xmppcore_buffer_data(cert), "-----BEGIN CERTIFICATE-----"));
     CHECK(strstr(xmppcore_buffer_data(key), "-----BEGIN EC PRIVATE KEY-----"));
@@ -185,21 +182,19 @@ static void test_generate_pem(void)
                             NULL, NULL);
     CHECK_EQ_INT(flags, MBEDTLS_X509_BADCERT_EXPIRED);
     mbedtls_x509_crt_verify(&crt, &crt, NULL, "other.org", &flags, NULL, NULL);
-    CHECK_EQ_INT(flags,
-                 MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_CN_MISMATCH);
+    CHECK_EQ_INT(flags, MBEDTLS_X509_BADCERT_EXPIRED |
+                            MBEDTLS_X509_BADCERT_CN_MISMATCH);
     mbedtls_x509_crt_free(&crt);
     mbedtls_pk_free(&pk);
 
     /* A second certificate has another key and serial. */
     xmppcore_buffer *key2 = xmppcore_buffer_new(NULL);
     xmppcore_buffer *cert2 = xmppcore_buffer_new(NULL);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(&env, "example.org",
-                                                       NULL, 0, 365, key2,
-                                                       cert2),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(
+                     &env, "example.org", NULL, 0, 365, key2, cert2),
                  0);
     CHECK(strcmp(xmppcore_buffer_data(key), xmppcore_buffer_data(key2)) != 0);
-    CHECK(strcmp(xmppcore_buffer_data(cert), xmppcore_buffer_data(cert2)) !=
-          0);
+    CHECK(strcmp(xmppcore_buffer_data(cert), xmppcore_buffer_data(cert2)) != 0);
     xmppcore_buffer_free(key);
     xmppcore_buffer_free(cert);
     xmppcore_buffer_free(key2);
@@ -227,9 +222,9 @@ static void test_generate_errors(void)
     CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "exa mple.org",
                                                        NULL, 0, 30, key, cert),
                  XMPPCORE_E_INVAL);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "", NULL, 0, 30,
-                                                       key, cert),
-                 XMPPCORE_E_INVAL);
+    CHECK_EQ_INT(
+        xmppcore_tls_generate_self_signed_pem(NULL, "", NULL, 0, 30, key, cert),
+        XMPPCORE_E_INVAL);
     CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "a..b", NULL, 0,
                                                        30, key, cert),
                  XMPPCORE_E_INVAL);
@@ -239,23 +234,20 @@ static void test_generate_errors(void)
     CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "CN=x,O=y", NULL,
                                                        0, 30, key, cert),
                  XMPPCORE_E_INVAL);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "example.org",
-                                                       bad_alt, 2, 30, key,
-                                                       cert),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(
+                     NULL, "example.org", bad_alt, 2, 30, key, cert),
                  XMPPCORE_E_INVAL);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "example.org",
-                                                       null_alt, 1, 30, key,
-                                                       cert),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(
+                     NULL, "example.org", null_alt, 1, 30, key, cert),
                  XMPPCORE_E_INVAL);
     CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "example.org",
                                                        NULL, 0, 0, key, cert),
                  XMPPCORE_E_INVAL);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(NULL, "example.org",
-                                                       NULL, 0, 36501, key,
-                                                       cert),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(
+                     NULL, "example.org", NULL, 0, 36501, key, cert),
                  XMPPCORE_E_INVAL);
-    xmppcore_env env = {XMPPCORE_ENV_VERSION, NULL, failing_rng, NULL, NULL,
-                        NULL};
+    xmppcore_env env = {
+        XMPPCORE_ENV_VERSION, NULL, failing_rng, NULL, NULL, NULL};
     CHECK_EQ_INT(xmppcore_tls_generate_self_signed_pem(&env, "example.org",
                                                        NULL, 0, 30, key, cert),
                  XMPPCORE_E_INTERNAL);
@@ -275,8 +267,8 @@ static void test_handshake_and_data(void)
     static const char *const server_alpn[] = {"xmpp-client", "xmpp-server"};
     static const char *const client_alpn[] = {"xmpp-server", NULL};
     CHECK_EQ_INT(xi_tls_config_set_alpn(cfg, server_alpn, 2), 0);
-    tp_opts o = {.ca_pem = C(&p), .hostname = "example.org",
-                 .alpn = client_alpn};
+    tp_opts o = {
+        .ca_pem = C(&p), .hostname = "example.org", .alpn = client_alpn};
     pair pr;
     pair_open(&pr, cfg, &o, 0);
     CHECK_EQ_INT(pr.r.client, 0);
@@ -296,8 +288,7 @@ static void test_handshake_and_data(void)
     /* Client → server, all at once, and one byte per feed. */
     xmppcore_buffer *got = xmppcore_buffer_new(NULL);
     const char *hello = "<stream:stream to='example.org'>";
-    CHECK_EQ_INT(tp_client_to_server(&pr.c, pr.s, hello, strlen(hello), 0,
-                                     got),
+    CHECK_EQ_INT(tp_client_to_server(&pr.c, pr.s, hello, strlen(hello), 0, got),
                  XMPPCORE_E_AGAIN);
     CHECK_STR(xmppcore_buffer_data(got), hello);
     xmppcore_buffer_clear(got);
@@ -332,9 +323,9 @@ static void test_handshake_and_data(void)
 
     /* Reading with a small buffer returns the rest on the next calls. */
     xmppcore_buffer_clear(got);
-    CHECK_EQ_INT(mbedtls_ssl_write(&pr.c.ssl, (const unsigned char *)"0123456789",
-                                   10),
-                 10);
+    CHECK_EQ_INT(
+        mbedtls_ssl_write(&pr.c.ssl, (const unsigned char *)"0123456789", 10),
+        10);
     CHECK_EQ_INT(tp_to_server(&pr.c, pr.s, 0), 0);
     char small[4];
     size_t n = 0;
@@ -437,13 +428,13 @@ static void test_channel_binding(void)
                  0);
     CHECK_EQ_INT(len, 32);
     CHECK(memcmp(cb, want, 32) == 0);
-    CHECK_EQ_INT(xi_tls_channel_binding(pr.s, XI_TLS_CB_SERVER_END_POINT, cb,
-                                        31, &len),
-                 XMPPCORE_E_RANGE);
+    CHECK_EQ_INT(
+        xi_tls_channel_binding(pr.s, XI_TLS_CB_SERVER_END_POINT, cb, 31, &len),
+        XMPPCORE_E_RANGE);
 
     /* tls-unique: the client's Finished, as the client itself has it. */
-    int rc = xi_tls_channel_binding(pr.s, XI_TLS_CB_UNIQUE, cb, sizeof cb,
-                                    &len);
+    int rc =
+        xi_tls_channel_binding(pr.s, XI_TLS_CB_UNIQUE, cb, sizeof cb, &len);
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(len, 12);
@@ -453,9 +444,9 @@ static void test_channel_binding(void)
 #else
     CHECK_EQ_INT(rc, XMPPCORE_E_UNSUPPORTED);
 #endif
-    CHECK_EQ_INT(xi_tls_channel_binding(pr.s, (xi_tls_cb_type)7, cb,
-                                        sizeof cb, &len),
-                 XMPPCORE_E_INVAL);
+    CHECK_EQ_INT(
+        xi_tls_channel_binding(pr.s, (xi_tls_cb_type)7, cb, sizeof cb, &len),
+        XMPPCORE_E_INVAL);
     pair_close(&pr);
     xi_tls_config_free(cfg);
     pem_free(&p);
@@ -646,10 +637,9 @@ static void test_refused_suites_and_versions(void)
 {
     pem_pair p = gen_pem("example.org", NULL, 0);
     xi_tls_config *cfg = config_with(&p);
-    static const int cbc[] = {
-        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
-        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
-        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, 0};
+    static const int cbc[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+                              MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+                              MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, 0};
     static const int cbc_then_chacha[] = {
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 0};
@@ -692,8 +682,8 @@ static void test_renegotiation_refused(void)
 {
     pem_pair p = gen_pem("example.org", NULL, 0);
     xi_tls_config *cfg = config_with(&p);
-    tp_opts o = {.ca_pem = C(&p), .hostname = "example.org",
-                 .renegotiation = 1};
+    tp_opts o = {
+        .ca_pem = C(&p), .hostname = "example.org", .renegotiation = 1};
     pair pr;
     pair_open(&pr, cfg, &o, 0);
     CHECK_EQ_INT(pr.r.client, 0);
@@ -724,7 +714,8 @@ static void test_client_cert(void)
     pem_pair srv = gen_pem("example.org", NULL, 0);
     xmppcore_buffer *ckey = xmppcore_buffer_new(NULL);
     xmppcore_buffer *ccert = xmppcore_buffer_new(NULL);
-    static const char *const addrs[] = {"remote.example", "caf\xc3\xa9.example"};
+    static const char *const addrs[] = {"remote.example",
+                                        "caf\xc3\xa9.example"};
     static const char *const alts[] = {"xmpp.remote.example"};
     struct xi_tls_certgen g = {.domain = "remote.example",
                                .alt_names = alts,
@@ -734,7 +725,8 @@ static void test_client_cert(void)
                                .days = 10,
                                .now_ms = xmppcore_clock_default(NULL)};
     CHECK_EQ_INT(xi_tls_generate(NULL, &g, ckey, ccert), 0);
-    tp_opts o = {.ca_pem = C(&srv), .hostname = "example.org",
+    tp_opts o = {.ca_pem = C(&srv),
+                 .hostname = "example.org",
                  .cert_pem = xmppcore_buffer_data(ccert),
                  .key_pem = xmppcore_buffer_data(ckey)};
 
@@ -788,8 +780,7 @@ static void test_client_cert(void)
     /* Requested, trusted. */
     cfg = config_with(&srv);
     CHECK_EQ_INT(xi_tls_config_request_client_cert(cfg, true), 0);
-    CHECK_EQ_INT(xi_tls_config_add_ca_pem(cfg, xmppcore_buffer_data(ccert)),
-                 0);
+    CHECK_EQ_INT(xi_tls_config_add_ca_pem(cfg, xmppcore_buffer_data(ccert)), 0);
     pair_open(&pr, cfg, &o, 0);
     CHECK_EQ_INT(pr.r.client, 0);
     CHECK(xi_tls_peer_has_cert(pr.s));
@@ -844,8 +835,8 @@ static void test_files(void)
     /* A pre-existing, world-readable key file ends up 0600. */
     write_text(key, "old");
     chmod(key, 0644);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed(NULL, "example.org", alts,
-                                                   1, 90, key, crt),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed(NULL, "example.org", alts, 1,
+                                                   90, key, crt),
                  0);
     CHECK_EQ_INT(stat(key, &st), 0);
     CHECK_EQ_INT(st.st_mode & 0777, 0600);
@@ -911,11 +902,11 @@ static void test_files(void)
 
     /* Unwritable destination. */
     char *nodir = path_in(dir, "missing/dir.key");
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed(NULL, "example.org", NULL,
-                                                   0, 90, nodir, crt),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed(NULL, "example.org", NULL, 0,
+                                                   90, nodir, crt),
                  XMPPCORE_E_IO);
-    CHECK_EQ_INT(xmppcore_tls_generate_self_signed(NULL, "example.org", NULL,
-                                                   0, 90, NULL, crt),
+    CHECK_EQ_INT(xmppcore_tls_generate_self_signed(NULL, "example.org", NULL, 0,
+                                                   90, NULL, crt),
                  XMPPCORE_E_INVAL);
     free(nodir);
 
@@ -1035,6 +1026,6 @@ TEST_MAIN(TEST_ENTRY(test_generate_pem), TEST_ENTRY(test_generate_errors),
           TEST_ENTRY(test_sni), TEST_ENTRY(test_alpn),
           TEST_ENTRY(test_garbage_input),
           TEST_ENTRY(test_refused_suites_and_versions),
-          TEST_ENTRY(test_renegotiation_refused),
-          TEST_ENTRY(test_client_cert), TEST_ENTRY(test_files),
-          TEST_ENTRY(test_config_lifecycle), TEST_ENTRY(test_oom))
+          TEST_ENTRY(test_renegotiation_refused), TEST_ENTRY(test_client_cert),
+          TEST_ENTRY(test_files), TEST_ENTRY(test_config_lifecycle),
+          TEST_ENTRY(test_oom))

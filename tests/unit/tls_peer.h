@@ -18,6 +18,7 @@
 
 #include "core/core.h"
 #include "tls/tls.h"
+#include "xmppcore.h"
 
 typedef struct {
     mbedtls_ssl_context ssl;
@@ -32,14 +33,14 @@ typedef struct {
 } tp_client;
 
 typedef struct {
-    const char *ca_pem;       /* trust anchors (NULL: none) */
-    const char *hostname;     /* SNI and name to verify (NULL: no SNI) */
-    const char *const *alpn;  /* NULL-terminated, up to 3 (NULL: none) */
-    const int *suites;        /* 0-terminated (NULL: mbedTLS defaults) */
-    int max_minor;            /* 0: TLS 1.2 */
-    const char *cert_pem;     /* client certificate (NULL: none) */
+    const char *ca_pem;      /* trust anchors (NULL: none) */
+    const char *hostname;    /* SNI and name to verify (NULL: no SNI) */
+    const char *const *alpn; /* NULL-terminated, up to 3 (NULL: none) */
+    const int *suites;       /* 0-terminated (NULL: mbedTLS defaults) */
+    int max_minor;           /* 0: TLS 1.2 */
+    const char *cert_pem;    /* client certificate (NULL: none) */
     const char *key_pem;
-    int renegotiation;        /* allow the client to renegotiate */
+    int renegotiation; /* allow the client to renegotiate */
 } tp_opts;
 
 static inline int tp_entropy(void *p, unsigned char *buf, size_t len)
@@ -104,8 +105,7 @@ static inline int tp_init(tp_client *c, const tp_opts *o, xmppcore_buffer *s2c)
             (ret = mbedtls_pk_parse_key(&c->own_key,
                                         (const unsigned char *)o->key_pem,
                                         strlen(o->key_pem) + 1, NULL, 0)) ||
-            (ret = mbedtls_ssl_conf_own_cert(&c->conf, &c->own,
-                                             &c->own_key)))
+            (ret = mbedtls_ssl_conf_own_cert(&c->conf, &c->own, &c->own_key)))
             return ret;
     }
     if (o->alpn) {
@@ -159,12 +159,13 @@ static inline int tp_to_server(tp_client *c, xi_tls_session *s, size_t chunk)
 }
 
 typedef struct {
-    int client;  /* last mbedtls_ssl_handshake result */
-    int server;  /* first non-zero xi_tls_feed result */
+    int client; /* last mbedtls_ssl_handshake result */
+    int server; /* first non-zero xi_tls_feed result */
 } tp_result;
 
 /* Runs the handshake to its end, either way. */
-static inline tp_result tp_handshake(tp_client *c, xi_tls_session *s, size_t chunk)
+static inline tp_result tp_handshake(tp_client *c, xi_tls_session *s,
+                                     size_t chunk)
 {
     tp_result r = {0, 0};
     for (int i = 0; i < 50; i++) {
@@ -186,8 +187,8 @@ static inline tp_result tp_handshake(tp_client *c, xi_tls_session *s, size_t chu
  * bytes, reading after each feed; appends the plaintext to got.
  * Returns the last xi_tls_read result that was not 0. */
 static inline int tp_client_to_server(tp_client *c, xi_tls_session *s,
-                               const void *data, size_t len, size_t chunk,
-                               xmppcore_buffer *got)
+                                      const void *data, size_t len,
+                                      size_t chunk, xmppcore_buffer *got)
 {
     const unsigned char *p = data;
     while (len) {
