@@ -474,6 +474,8 @@ static int sni_callback(void *p, mbedtls_ssl_context *ssl,
 {
     xi_tls_config *cfg = p;
     xi_tls_session *s = (xi_tls_session *)(void *)ssl;
+    if (len > 0 && name[len - 1] == '.') /* absolute form */
+        len--;
     if (len == 0 || len > 253 || s->sni)
         return 0;
     if (!(s->sni = lower_dup(cfg->mem, name, len)))

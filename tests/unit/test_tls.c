@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <mbedtls/oid.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/sha512.h>
+#include <mbedtls/x509_crt.h>
 
 #include "testlib.h"
 #include "tls_peer.h"
@@ -503,6 +506,7 @@ static void test_sni(void)
 
     sni_case(cfg, "b.example", C(&b), &b, "b.example");
     sni_case(cfg, "B.Example", C(&b), &b, "b.example");
+    sni_case(cfg, "b.example.", C(&b), &b, "b.example");
     sni_case(cfg, "conference.a.example", C(&a), &a, "conference.a.example");
     sni_case(cfg, "muc.w.example", C(&w), &w, "muc.w.example");
     /* An exact name wins over a wildcard added before it. */
@@ -536,6 +540,112 @@ static void test_sni(void)
     pem_free(&b);
     pem_free(&w);
     pem_free(&x);
+}
+
+/* An RSA certificate without subjectAltName (its CN names it), made with
+ * mbedTLS directly: the generator only makes ECDSA ones. */
+static pem_pair gen_rsa(const char *cn)
+{
+    pem_pair p = {xmppcore_buffer_new(NULL), xmppcore_buffer_new(NULL)};
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_context pk;
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    unsigned char *buf = calloc(1, 8192);
+    char subject[300];
+    snprintf(subject, sizeof subject, "CN=%s", cn);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_pk_init(&pk);
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    CHECK_EQ_INT(mbedtls_ctr_drbg_seed(&drbg, tp_entropy, NULL, NULL, 0), 0);
+    CHECK_EQ_INT(
+        mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), 0);
+    CHECK_EQ_INT(mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk),
+                                     mbedtls_ctr_drbg_random, &drbg, 2048,
+                                     65537),
+                 0);
+    CHECK_EQ_INT(mbedtls_mpi_lset(&serial, 7), 0);
+    mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA384);
+    mbedtls_x509write_crt_set_subject_key(&w, &pk);
+    mbedtls_x509write_crt_set_issuer_key(&w, &pk);
+    CHECK_EQ_INT(mbedtls_x509write_crt_set_subject_name(&w, subject), 0);
+    CHECK_EQ_INT(mbedtls_x509write_crt_set_issuer_name(&w, subject), 0);
+    CHECK_EQ_INT(mbedtls_x509write_crt_set_serial(&w, &serial), 0);
+    CHECK_EQ_INT(mbedtls_x509write_crt_set_validity(&w, "20240101000000",
+                                                    "20991231000000"),
+                 0);
+    CHECK_EQ_INT(mbedtls_x509write_crt_pem(&w, buf, 8192,
+                                           mbedtls_ctr_drbg_random, &drbg),
+                 0);
+    xmppcore_buffer_append(p.cert, buf, strlen((char *)buf));
+    CHECK_EQ_INT(mbedtls_pk_write_key_pem(&pk, buf, 8192), 0);
+    xmppcore_buffer_append(p.key, buf, strlen((char *)buf));
+    free(buf);
+    mbedtls_mpi_free(&serial);
+    mbedtls_x509write_crt_free(&w);
+    mbedtls_pk_free(&pk);
+    mbedtls_ctr_drbg_free(&drbg);
+    return p;
+}
+
+/* An ECDSA and an RSA certificate for the same name: the suite decides
+ * which one is used, and the channel binding follows (SHA-384 for the
+ * RSA one, signed with SHA-384). */
+static void test_ecdsa_and_rsa(void)
+{
+    pem_pair ec = gen_pem("example.org", NULL, 0);
+    pem_pair rsa = gen_rsa("example.org");
+    static const int rsa_suites[] = {
+        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 0};
+    static const int ec_suites[] = {
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 0};
+    xi_tls_config *cfg = NULL;
+    CHECK_EQ_INT(xi_tls_config_new(NULL, &cfg), 0);
+    CHECK_EQ_INT(xi_tls_config_add_cert_pem(cfg, C(&ec), K(&ec), NULL,
+                                            XI_TLS_CERT_DEFAULT),
+                 0);
+    CHECK_EQ_INT(xi_tls_config_add_cert_pem(cfg, C(&rsa), K(&rsa), NULL,
+                                            XI_TLS_CERT_DEFAULT),
+                 0);
+    for (int with_sni = 0; with_sni < 2; with_sni++) {
+        for (int use_rsa = 0; use_rsa < 2; use_rsa++) {
+            tp_opts o = {.hostname = with_sni ? "example.org" : NULL,
+                         .suites = use_rsa ? rsa_suites : ec_suites};
+            pair pr;
+            unsigned char cb[XI_TLS_CB_MAX], want[64];
+            size_t len = 0;
+            pair_open(&pr, cfg, &o, 0);
+            CHECK_EQ_INT(pr.r.client, 0);
+            CHECK_STR(xi_tls_ciphersuite(pr.s),
+                      use_rsa ? "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"
+                              : "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384");
+            const mbedtls_x509_crt *got = mbedtls_ssl_get_peer_cert(&pr.c.ssl);
+            CHECK(got != NULL);
+            if (got) {
+                CHECK_EQ_INT(mbedtls_pk_get_type(&got->pk),
+                             use_rsa ? MBEDTLS_PK_RSA : MBEDTLS_PK_ECKEY);
+                /* SHA-384 is not in libsodium: mbedTLS's own then. */
+                if (use_rsa)
+                    CHECK_EQ_INT(
+                        mbedtls_sha512_ret(got->raw.p, got->raw.len, want, 1),
+                        0);
+                else
+                    crypto_hash_sha256(want, got->raw.p, got->raw.len);
+            }
+            CHECK_EQ_INT(xi_tls_channel_binding(pr.s,
+                                                XI_TLS_CB_SERVER_END_POINT, cb,
+                                                sizeof cb, &len),
+                         0);
+            CHECK_EQ_INT(len, use_rsa ? 48 : 32);
+            CHECK(got && memcmp(cb, want, len) == 0);
+            pair_close(&pr);
+        }
+    }
+    xi_tls_config_free(cfg);
+    pem_free(&ec);
+    pem_free(&rsa);
 }
 
 /* ---- Refusals ---- */
@@ -1023,8 +1133,8 @@ TEST_MAIN(TEST_ENTRY(test_generate_pem), TEST_ENTRY(test_generate_errors),
           TEST_ENTRY(test_handshake_and_data),
           TEST_ENTRY(test_handshake_byte_by_byte),
           TEST_ENTRY(test_server_close), TEST_ENTRY(test_channel_binding),
-          TEST_ENTRY(test_sni), TEST_ENTRY(test_alpn),
-          TEST_ENTRY(test_garbage_input),
+          TEST_ENTRY(test_sni), TEST_ENTRY(test_ecdsa_and_rsa),
+          TEST_ENTRY(test_alpn), TEST_ENTRY(test_garbage_input),
           TEST_ENTRY(test_refused_suites_and_versions),
           TEST_ENTRY(test_renegotiation_refused), TEST_ENTRY(test_client_cert),
           TEST_ENTRY(test_files), TEST_ENTRY(test_config_lifecycle),
