@@ -55,7 +55,9 @@ enum {
     XMPPCORE_E_ENCODING = -106,          /* unsupported-encoding */
     XMPPCORE_E_INVALID_XML = -107,       /* invalid-xml */
     XMPPCORE_E_STREAM_CLOSED = -108,     /* the peer closed the stream */
-    XMPPCORE_E_INTERNAL = -109           /* internal-server-error */
+    XMPPCORE_E_INTERNAL = -109,          /* internal-server-error */
+    XMPPCORE_E_TLS = -110                /* TLS failed (no stream error
+                                            can be sent: close the socket) */
 };
 
 /*

@@ -26,6 +26,7 @@ const char *xmppcore_strerror(int code)
     case XMPPCORE_E_INVALID_XML: return "invalid XML";
     case XMPPCORE_E_STREAM_CLOSED: return "stream closed by peer";
     case XMPPCORE_E_INTERNAL: return "internal error";
+    case XMPPCORE_E_TLS: return "TLS failure";
     default: return "unknown error";
     }
 }

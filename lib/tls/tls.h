@@ -1,0 +1,284 @@
+/*
+ * lib/tls: TLS for streams, over memory buffers. The one internal
+ * interface behind which all mbedTLS use lives (moving to mbedTLS 3.6
+ * touches this folder alone).
+ *
+ * Nothing here does socket I/O. Bytes read from the socket are fed in,
+ * bytes to send are appended to an xmppcore_buffer the host drains.
+ * The library's own code does not read the clock, but note that mbedTLS
+ * 2.28 itself calls time() during a server handshake (gmt_unix_time in
+ * ServerHello.random, session start) and when verifying a client
+ * certificate's validity period; Debian's build has no hook to replace it.
+ *
+ * Protocol policy: TLS 1.2 only (mbedTLS 2.28 has no TLS 1.3 server);
+ * ECDHE key exchange with ECDSA or RSA certificates; AEAD ciphers only
+ * (AES-GCM, ChaCha20-Poly1305); extended master secret; no renegotiation;
+ * no session resumption (neither tickets nor a session cache: every
+ * connection makes a full handshake, and XEP-0198 resumes XMPP sessions
+ * above TLS anyway).
+ *
+ * Threads: a config may be shared by sessions on several threads once
+ * frozen (its random generator locks, its reference count is atomic); a
+ * session belongs to one thread.
+ */
+#ifndef XI_TLS_H
+#define XI_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef struct xi_tls_config xi_tls_config;
+typedef struct xi_tls_session xi_tls_session;
+
+/* ---- Server configuration ---- */
+
+/*
+ * A server TLS configuration, for one listener or one set of virtual
+ * hosts. env is copied (NULL: defaults); its RNG seeds the config's
+ * CTR-DRBG, its allocator holds the library's own allocations (mbedTLS
+ * 2.28 as built by Debian allocates with calloc directly).
+ * Returns 0, XMPPCORE_E_NOMEM, or XMPPCORE_E_INTERNAL (seeding failed).
+ */
+int xi_tls_config_new(const xmppcore_env *env, xi_tls_config **out);
+
+/*
+ * Drops the creator's reference. The config is freed when its last
+ * session is freed too, so a host may replace a config (reloading
+ * certificates) while old connections still use the old one.
+ * xi_tls_config_free(NULL) is a no-op.
+ */
+void xi_tls_config_free(xi_tls_config *cfg);
+
+/* Flags for xi_tls_config_add_cert_*. */
+enum {
+    /* Serve this certificate to clients that send no SNI or an unknown
+     * name. If no certificate has the flag, the first one added does. */
+    XI_TLS_CERT_DEFAULT = 1u << 0
+};
+
+/*
+ * Adds a certificate chain (leaf first, then intermediates) and its
+ * private key. The names the certificate is picked for by SNI are taken
+ * from the leaf: its subjectAltName dNSName entries, or its subject CN
+ * when it has none; "*.example.org" matches exactly one label. Several
+ * certificates may share names (an ECDSA and an RSA one): mbedTLS picks
+ * the one the negotiated suite can use.
+ * PEM strings are NUL-terminated and copied; password may be NULL.
+ * Returns 0; XMPPCORE_E_IO (a file cannot be read); XMPPCORE_E_INVAL
+ * (not a valid PEM certificate or key, key does not match the
+ * certificate, or an unsupported key type); XMPPCORE_E_NOMEM;
+ * XMPPCORE_E_STATE once a session was created with this config.
+ * On failure xi_tls_config_error() says what and where.
+ */
+int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
+                               const char *key_pem, const char *password,
+                               unsigned flags);
+int xi_tls_config_add_cert_file(xi_tls_config *cfg, const char *chain_path,
+                                const char *key_path, const char *password,
+                                unsigned flags);
+
+/*
+ * ALPN protocols the server accepts, most preferred first, e.g.
+ * {"xmpp-client"} for a direct-TLS c2s listener (XEP-0368). Copied. A
+ * client that offers ALPN but none of these is refused with a
+ * no_application_protocol alert (RFC 7301); one that offers none is
+ * accepted. n == 0 turns ALPN off. Returns 0, XMPPCORE_E_INVAL (an empty
+ * or > 255 byte name, more than 8 names), XMPPCORE_E_NOMEM or
+ * XMPPCORE_E_STATE.
+ */
+int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
+                           size_t n);
+
+/*
+ * Asks clients for a certificate (for SASL EXTERNAL on s2s). The result
+ * of verifying it against the trust anchors added with
+ * xi_tls_config_add_ca_* is exposed per session, never enforced: a
+ * client with no certificate or an untrusted one still completes the
+ * handshake. Returns 0 or XMPPCORE_E_STATE.
+ */
+int xi_tls_config_request_client_cert(xi_tls_config *cfg, bool on);
+
+/* Trust anchors for client certificates (PEM, one or more). Same return
+ * codes as xi_tls_config_add_cert_pem. */
+int xi_tls_config_add_ca_pem(xi_tls_config *cfg, const char *pem);
+int xi_tls_config_add_ca_file(xi_tls_config *cfg, const char *path);
+
+/* Text of the last failed config call ("" if none). Borrowed until the
+ * next call on cfg. */
+const char *xi_tls_config_error(const xi_tls_config *cfg);
+
+/* ---- Sessions ---- */
+
+typedef enum {
+    XI_TLS_HANDSHAKE = 0, /* waiting for or in the handshake */
+    XI_TLS_ESTABLISHED,   /* application data flows */
+    XI_TLS_CLOSED,        /* close_notify sent or received */
+    XI_TLS_FAILED         /* fatal error; see xi_tls_error() */
+} xi_tls_state;
+
+/*
+ * A server-side TLS session for one connection. Ciphertext for the peer
+ * is appended to out, which is borrowed: it must outlive the session (it
+ * is normally the connection's output queue). The config is referenced
+ * and frozen (no more certificates can be added).
+ * Returns 0, XMPPCORE_E_NOMEM, XMPPCORE_E_STATE (the config has no
+ * certificate) or XMPPCORE_E_INTERNAL (mbedTLS refused the setup).
+ */
+int xi_tls_session_new(xi_tls_config *cfg, struct xmppcore_buffer *out,
+                       xi_tls_session **sp);
+
+/* Frees without sending anything (call xi_tls_close first for a clean
+ * shutdown). NULL is a no-op. */
+void xi_tls_session_free(xi_tls_session *s);
+
+/*
+ * Feeds bytes read from the socket; they are copied. While handshaking,
+ * drives the handshake as far as the bytes allow (its answers go to
+ * out). Returns 0 (including "need more bytes"); XMPPCORE_E_TLS when the
+ * handshake failed (state becomes XI_TLS_FAILED; out may hold an alert
+ * to send before closing the socket); XMPPCORE_E_POLICY when more than
+ * 256 KiB of fed ciphertext has not been read out; XMPPCORE_E_STATE
+ * after the session closed or failed; XMPPCORE_E_NOMEM.
+ * After a successful feed the host calls xi_tls_read until it returns
+ * XMPPCORE_E_AGAIN.
+ */
+int xi_tls_feed(xi_tls_session *s, const void *data, size_t len);
+
+/*
+ * Decrypts application data into buf (at most cap bytes; *n set).
+ * Returns 0 with *n > 0; XMPPCORE_E_AGAIN when more ciphertext is
+ * needed (also while handshaking); XMPPCORE_E_STREAM_CLOSED when the
+ * peer sent close_notify (our close_notify is appended to out and the
+ * state becomes XI_TLS_CLOSED); XMPPCORE_E_TLS on a bad record (state
+ * XI_TLS_FAILED); XMPPCORE_E_STATE when closed or failed before.
+ * A renegotiation request from the client is refused with a
+ * no_renegotiation warning; the session goes on.
+ */
+int xi_tls_read(xi_tls_session *s, void *buf, size_t cap, size_t *n);
+
+/*
+ * Encrypts len bytes into records appended to out (any length; records
+ * are at most 16 KiB). Returns 0; XMPPCORE_E_STATE unless established;
+ * XMPPCORE_E_NOMEM or XMPPCORE_E_TLS (state XI_TLS_FAILED).
+ */
+int xi_tls_write(xi_tls_session *s, const void *data, size_t len);
+
+/* Appends a close_notify alert to out (when the handshake completed) and
+ * moves to XI_TLS_CLOSED. Returns 0, or XMPPCORE_E_STATE when already
+ * closed or failed. */
+int xi_tls_close(xi_tls_session *s);
+
+xi_tls_state xi_tls_get_state(const xi_tls_session *s);
+
+/* Why the session failed ("" while it has not). Borrowed, lives as long
+ * as the session. */
+const char *xi_tls_error(const xi_tls_session *s);
+
+/* After the handshake: the ALPN protocol chosen (NULL if none), the
+ * server name the client asked for (SNI, lower-case; NULL if none), the
+ * cipher suite ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256") and version
+ * ("TLSv1.2"). Borrowed for the session's life. */
+const char *xi_tls_alpn(const xi_tls_session *s);
+const char *xi_tls_sni(const xi_tls_session *s);
+const char *xi_tls_ciphersuite(const xi_tls_session *s);
+const char *xi_tls_version(const xi_tls_session *s);
+
+/* Channel-binding types (RFC 5929). tls-exporter (RFC 9266) needs TLS
+ * 1.3 or mbedTLS 3.x keying-material export: not available. */
+typedef enum {
+    XI_TLS_CB_SERVER_END_POINT = 1, /* "tls-server-end-point" */
+    XI_TLS_CB_UNIQUE = 2            /* "tls-unique" */
+} xi_tls_cb_type;
+
+/* Longest channel-binding value (SHA-512 of the certificate). */
+#define XI_TLS_CB_MAX 64
+
+/*
+ * Channel-binding data for SCRAM-*-PLUS, written to out (cap bytes;
+ * *len set). tls-server-end-point: the hash of the DER server
+ * certificate this session used, with the hash of the certificate's
+ * signature algorithm, SHA-256 for MD5 and SHA-1 ones. tls-unique: the
+ * first Finished message of the connection (the client's, since there is
+ * no resumption), 12 bytes. Returns 0; XMPPCORE_E_STATE before the
+ * handshake completed; XMPPCORE_E_UNSUPPORTED (not available with this
+ * mbedTLS, or a certificate hash we do not know); XMPPCORE_E_RANGE (cap
+ * too small); XMPPCORE_E_INVAL.
+ */
+int xi_tls_channel_binding(const xi_tls_session *s, xi_tls_cb_type type,
+                           unsigned char *out, size_t cap, size_t *len);
+
+/* ---- The client's certificate (when requested) ---- */
+
+/* True if the client presented a certificate. */
+bool xi_tls_peer_has_cert(const xi_tls_session *s);
+
+/* True if it verified against the configured trust anchors (chain,
+ * signature, validity period, key usage). Never true without a cert. */
+bool xi_tls_peer_verified(const xi_tls_session *s);
+
+/* mbedTLS's MBEDTLS_X509_BADCERT_* flags of that verification, for logs
+ * (0 when verified; all bits set when no certificate). */
+uint32_t xi_tls_peer_verify_flags(const xi_tls_session *s);
+
+/* The DER of the client's certificate. Returns 0 or XMPPCORE_E_NOTFOUND.
+ * Borrowed for the session's life. */
+int xi_tls_peer_cert_der(const xi_tls_session *s, const unsigned char **der,
+                         size_t *len);
+
+typedef enum {
+    XI_TLS_NAME_DNS = 1,      /* subjectAltName dNSName */
+    XI_TLS_NAME_XMPPADDR = 2, /* subjectAltName otherName id-on-xmppAddr */
+    XI_TLS_NAME_SRV = 3,      /* subjectAltName otherName id-on-dnsSRV */
+    XI_TLS_NAME_CN = 4        /* subject commonName */
+} xi_tls_name_type;
+
+/*
+ * The identities in the client's certificate, in certificate order (SAN
+ * entries, then the CN): the i-th one's type and NUL-terminated value
+ * (UTF-8 for xmppAddr). Names with embedded NULs are skipped. Returns
+ * 0; XMPPCORE_E_NOTFOUND when i is past the end or there is no
+ * certificate; XMPPCORE_E_NOMEM (the list is built on first use).
+ * Values are borrowed for the session's life.
+ */
+int xi_tls_peer_name(xi_tls_session *s, size_t i, xi_tls_name_type *type,
+                     const char **value);
+
+/* ---- Certificates ---- */
+
+/*
+ * Options for generating a self-signed certificate: an ECDSA P-256 key,
+ * SHA-256 signature, subject CN=domain, subjectAltName with dNSName
+ * entries for domain and alt_names and otherName id-on-xmppAddr entries
+ * for xmpp_addrs, serverAuth and clientAuth usage, a 128-bit random
+ * serial, valid from one hour before now_ms for days days.
+ */
+struct xi_tls_certgen {
+    const char *domain;
+    const char *const *alt_names;
+    size_t n_alt;
+    const char *const *xmpp_addrs;
+    size_t n_xmpp;
+    unsigned days;
+    int64_t now_ms; /* Unix time in milliseconds */
+};
+
+/*
+ * Generates a key and self-signed certificate; appends their PEM texts to
+ * key_pem and cert_pem. The RNG comes from env (NULL: default).
+ * Returns 0; XMPPCORE_E_INVAL (empty or malformed domain or name, days 0
+ * or more than 36500); XMPPCORE_E_NOMEM; XMPPCORE_E_INTERNAL.
+ */
+int xi_tls_generate(const xmppcore_env *env, const struct xi_tls_certgen *g,
+                    struct xmppcore_buffer *key_pem,
+                    struct xmppcore_buffer *cert_pem);
+
+/* Helpers shared by the files of lib/tls. */
+
+/* RFC 6125 DNS-ID match, ASCII case-insensitive; a leading "*." in
+ * pattern matches exactly one non-empty label. */
+bool xi_tls_name_match(const char *pattern, const char *name);
+
+#endif

@@ -1,0 +1,500 @@
+/*
+ * Server TLS configuration: the mbedTLS config with the protocol policy,
+ * the certificates with their names for SNI, ALPN, the random generator,
+ * client-certificate trust anchors. See tls.h.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+
+#include "tls/tls_internal.h"
+
+/* Cipher suites, server preference order: ECDHE only (forward secrecy),
+ * AEAD only. AES-128-GCM first (fast with AES-NI), ChaCha20-Poly1305
+ * for clients without AES hardware, AES-256-GCM last. */
+static const int wanted_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+static const mbedtls_ecp_group_id curves[] = {
+    MBEDTLS_ECP_DP_CURVE25519,
+    MBEDTLS_ECP_DP_SECP256R1,
+    MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE,
+};
+
+static const int sig_hashes[] = {
+    MBEDTLS_MD_SHA256,
+    MBEDTLS_MD_SHA384,
+    MBEDTLS_MD_SHA512,
+    MBEDTLS_MD_NONE,
+};
+
+void xi_tls_strerror(char *buf, size_t size, const char *what, int ret)
+{
+    char msg[128];
+    mbedtls_strerror(ret, msg, sizeof msg);
+    /* Truncation is fine; the return value is used to say so to gcc. */
+    if (snprintf(buf, size, "%s: %s (-0x%04x)", what, msg,
+                 (unsigned)(ret < 0 ? -ret : ret)) < 0)
+        buf[0] = '\0';
+}
+
+int xi_tls_entropy(void *p, unsigned char *buf, size_t len)
+{
+    const xmppcore_env *env = p;
+    if (env->rng(buf, len, env->rng_user_data) != 0)
+        return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    return 0;
+}
+
+static bool is_chachapoly(int id)
+{
+    return id == MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 ||
+           id == MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
+}
+
+static int sni_callback(void *p, mbedtls_ssl_context *ssl,
+                        const unsigned char *name, size_t len);
+
+int xi_tls_config_new(const xmppcore_env *env, xi_tls_config **out)
+{
+    const xmppcore_mem *mem = xi_mem(env ? env->mem : NULL);
+    xi_tls_config *cfg = xi_calloc(mem, sizeof *cfg);
+    static const char pers[] = "libxmppcore tls config";
+    size_t n = 0;
+    int ret;
+
+    *out = NULL;
+    if (!cfg)
+        return XMPPCORE_E_NOMEM;
+    cfg->mem = mem;
+    if (env)
+        cfg->env = *env;
+    cfg->env.version = XMPPCORE_ENV_VERSION;
+    cfg->env.mem = mem;
+    if (!cfg->env.rng) {
+        cfg->env.rng = xmppcore_rng_default;
+        cfg->env.rng_user_data = NULL;
+    }
+    if (!cfg->env.clock) {
+        cfg->env.clock = xmppcore_clock_default;
+        cfg->env.clock_user_data = NULL;
+    }
+    atomic_init(&cfg->refs, 1);
+    cfg->certs_tail = &cfg->certs;
+    mbedtls_ctr_drbg_init(&cfg->drbg);
+    mbedtls_ssl_config_init(&cfg->conf);
+    mbedtls_x509_crt_init(&cfg->ca);
+
+    ret = mbedtls_ctr_drbg_seed(&cfg->drbg, xi_tls_entropy, &cfg->env,
+                                (const unsigned char *)pers, sizeof pers - 1);
+    if (ret == 0)
+        ret = mbedtls_ssl_config_defaults(&cfg->conf, MBEDTLS_SSL_IS_SERVER,
+                                          MBEDTLS_SSL_TRANSPORT_STREAM,
+                                          MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0) {
+        xi_tls_config_free(cfg);
+        return XMPPCORE_E_INTERNAL;
+    }
+    mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_ctr_drbg_random, &cfg->drbg);
+    mbedtls_ssl_conf_min_version(&cfg->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(&cfg->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    /* Only the suites this mbedTLS build knows. */
+    for (size_t i = 0; i < XI_ARRAY_LEN(wanted_suites); i++) {
+        if (is_chachapoly(wanted_suites[i]) && !XI_TLS_HAVE_CHACHAPOLY)
+            continue;
+        if (mbedtls_ssl_ciphersuite_from_id(wanted_suites[i]))
+            cfg->suites[n++] = wanted_suites[i];
+    }
+    cfg->suites[n] = 0;
+    mbedtls_ssl_conf_ciphersuites(&cfg->conf, cfg->suites);
+    mbedtls_ssl_conf_curves(&cfg->conf, curves);
+    mbedtls_ssl_conf_sig_hashes(&cfg->conf, sig_hashes);
+    mbedtls_ssl_conf_renegotiation(&cfg->conf,
+                                   MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    mbedtls_ssl_conf_legacy_renegotiation(&cfg->conf,
+                                          MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
+    mbedtls_ssl_conf_extended_master_secret(&cfg->conf,
+                                            MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+    mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_NONE);
+    mbedtls_ssl_conf_sni(&cfg->conf, sni_callback, cfg);
+    *out = cfg;
+    return 0;
+}
+
+static void cert_free(const xmppcore_mem *mem, struct xi_tls_cert *c)
+{
+    mbedtls_x509_crt_free(&c->chain);
+    mbedtls_pk_free(&c->key);
+    for (size_t i = 0; i < c->n_names; i++)
+        xi_free(mem, c->names[i]);
+    xi_free(mem, c->names);
+    xi_free(mem, c);
+}
+
+void xi_tls_config_free(xi_tls_config *cfg)
+{
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
+        return;
+    const xmppcore_mem *mem = cfg->mem;
+    for (struct xi_tls_cert *c = cfg->certs, *next; c; c = next) {
+        next = c->next;
+        cert_free(mem, c);
+    }
+    for (size_t i = 0; i < XI_TLS_MAX_ALPN; i++)
+        xi_free(mem, cfg->alpn_names[i]);
+    mbedtls_x509_crt_free(&cfg->ca);
+    mbedtls_ssl_config_free(&cfg->conf);
+    mbedtls_ctr_drbg_free(&cfg->drbg);
+    xi_free(mem, cfg);
+}
+
+const char *xi_tls_config_error(const xi_tls_config *cfg)
+{
+    return cfg->err;
+}
+
+static int set_err(xi_tls_config *cfg, int code, const char *fmt,
+                   const char *arg, int mbed_ret)
+{
+    char what[200];
+    if (snprintf(what, sizeof what, fmt, arg ? arg : "") < 0)
+        what[0] = '\0';
+    if (mbed_ret)
+        xi_tls_strerror(cfg->err, sizeof cfg->err, what, mbed_ret);
+    else if (snprintf(cfg->err, sizeof cfg->err, "%s", what) < 0)
+        cfg->err[0] = '\0';
+    return code;
+}
+
+/* mbedTLS parse errors: unreadable file, out of memory, or bad data. */
+static int parse_code(int ret)
+{
+    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR ||
+        ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+        return XMPPCORE_E_IO;
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED ||
+        ret == MBEDTLS_ERR_PK_ALLOC_FAILED)
+        return XMPPCORE_E_NOMEM;
+    return XMPPCORE_E_INVAL;
+}
+
+static char *lower_dup(const xmppcore_mem *mem, const unsigned char *p,
+                       size_t len)
+{
+    if (len == 0 || memchr(p, '\0', len))
+        return NULL;
+    char *s = xi_strndup(mem, (const char *)p, len);
+    if (s)
+        for (char *q = s; *q; q++)
+            *q = (char)tolower((unsigned char)*q);
+    return s;
+}
+
+static int add_name(const xmppcore_mem *mem, struct xi_tls_cert *c,
+                    const unsigned char *p, size_t len)
+{
+    if (len == 0 || memchr(p, '\0', len))
+        return 0; /* not a usable DNS name: skip */
+    char **names = xi_realloc(mem, c->names, (c->n_names + 1) * sizeof *names);
+    if (!names)
+        return XMPPCORE_E_NOMEM;
+    c->names = names;
+    if (!(names[c->n_names] = lower_dup(mem, p, len)))
+        return XMPPCORE_E_NOMEM;
+    c->n_names++;
+    return 0;
+}
+
+/* The names a certificate is served for: SAN dNSNames, else the CN. */
+static int collect_names(const xmppcore_mem *mem, struct xi_tls_cert *c)
+{
+    const mbedtls_x509_crt *crt = &c->chain;
+    int rc;
+    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s;
+         s = s->next) {
+        if (s->buf.p &&
+            s->buf.tag ==
+                (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME) &&
+            (rc = add_name(mem, c, s->buf.p, s->buf.len)) < 0)
+            return rc;
+    }
+    if (c->n_names)
+        return 0;
+    for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next) {
+        if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
+            return add_name(mem, c, n->val.p, n->val.len);
+    }
+    return 0;
+}
+
+/* Checks and files a parsed certificate + key pair; frees it on error. */
+static int finish_cert(xi_tls_config *cfg, struct xi_tls_cert *c,
+                       unsigned flags)
+{
+    int ret;
+    if (!mbedtls_pk_can_do(&c->key, MBEDTLS_PK_ECKEY) &&
+        !mbedtls_pk_can_do(&c->key, MBEDTLS_PK_RSA)) {
+        cert_free(cfg->mem, c);
+        return set_err(cfg, XMPPCORE_E_INVAL,
+                       "private key: neither an EC nor an RSA key", NULL, 0);
+    }
+    if ((ret = mbedtls_pk_check_pair(&c->chain.pk, &c->key)) != 0) {
+        cert_free(cfg->mem, c);
+        return set_err(cfg, XMPPCORE_E_INVAL,
+                       "private key does not match the certificate", NULL, ret);
+    }
+    if (collect_names(cfg->mem, c) < 0) {
+        cert_free(cfg->mem, c);
+        return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
+    }
+    c->is_default = (flags & XI_TLS_CERT_DEFAULT) != 0;
+    *cfg->certs_tail = c;
+    cfg->certs_tail = &c->next;
+    cfg->err[0] = '\0';
+    return 0;
+}
+
+static struct xi_tls_cert *cert_new(xi_tls_config *cfg)
+{
+    struct xi_tls_cert *c = xi_calloc(cfg->mem, sizeof *c);
+    if (c) {
+        mbedtls_x509_crt_init(&c->chain);
+        mbedtls_pk_init(&c->key);
+    }
+    return c;
+}
+
+int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
+                               const char *key_pem, const char *password,
+                               unsigned flags)
+{
+    int ret;
+    if (!chain_pem || !key_pem)
+        return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key", NULL, 0);
+    if (cfg->frozen)
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
+    struct xi_tls_cert *c = cert_new(cfg);
+    if (!c)
+        return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
+    /* PEM input to mbedTLS is counted with its terminating NUL. */
+    ret = mbedtls_x509_crt_parse(&c->chain, (const unsigned char *)chain_pem,
+                                 strlen(chain_pem) + 1);
+    if (ret != 0) {
+        cert_free(cfg->mem, c);
+        if (ret > 0) /* some certificates of the chain did not parse */
+            return set_err(cfg, XMPPCORE_E_INVAL,
+                           "certificate chain: a certificate is malformed",
+                           NULL, 0);
+        return set_err(cfg, parse_code(ret), "certificate%s", NULL, ret);
+    }
+    ret = mbedtls_pk_parse_key(
+        &c->key, (const unsigned char *)key_pem, strlen(key_pem) + 1,
+        (const unsigned char *)password, password ? strlen(password) : 0);
+    if (ret != 0) {
+        cert_free(cfg->mem, c);
+        return set_err(cfg, parse_code(ret), "private key%s", NULL, ret);
+    }
+    return finish_cert(cfg, c, flags);
+}
+
+int xi_tls_config_add_cert_file(xi_tls_config *cfg, const char *chain_path,
+                                const char *key_path, const char *password,
+                                unsigned flags)
+{
+    int ret;
+    if (!chain_path || !key_path)
+        return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key file",
+                       NULL, 0);
+    if (cfg->frozen)
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
+    struct xi_tls_cert *c = cert_new(cfg);
+    if (!c)
+        return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
+    ret = mbedtls_x509_crt_parse_file(&c->chain, chain_path);
+    if (ret != 0) {
+        cert_free(cfg->mem, c);
+        if (ret > 0)
+            return set_err(cfg, XMPPCORE_E_INVAL,
+                           "certificate file %s: a certificate is malformed",
+                           chain_path, 0);
+        return set_err(cfg, parse_code(ret), "certificate file %s", chain_path,
+                       ret);
+    }
+    ret = mbedtls_pk_parse_keyfile(&c->key, key_path, password);
+    if (ret != 0) {
+        cert_free(cfg->mem, c);
+        return set_err(cfg, parse_code(ret), "private key file %s", key_path,
+                       ret);
+    }
+    return finish_cert(cfg, c, flags);
+}
+
+int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
+                           size_t n)
+{
+    char *names[XI_TLS_MAX_ALPN] = {0};
+    if (cfg->frozen)
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
+    if (n > XI_TLS_MAX_ALPN || (n && !protocols))
+        return set_err(cfg, XMPPCORE_E_INVAL, "too many ALPN protocols", NULL,
+                       0);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = protocols[i] ? strlen(protocols[i]) : 0;
+        if (len == 0 || len > 255 ||
+            !(names[i] = xi_strndup(cfg->mem, protocols[i], len))) {
+            for (size_t j = 0; j < i; j++)
+                xi_free(cfg->mem, names[j]);
+            return len == 0 || len > 255
+                       ? set_err(cfg, XMPPCORE_E_INVAL,
+                                 "ALPN protocol name empty or too long", NULL,
+                                 0)
+                       : set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL,
+                                 0);
+        }
+    }
+    for (size_t i = 0; i < XI_TLS_MAX_ALPN; i++) {
+        xi_free(cfg->mem, cfg->alpn_names[i]);
+        cfg->alpn_names[i] = names[i];
+        cfg->alpn_list[i] = names[i];
+    }
+    cfg->alpn_list[n] = NULL;
+    return 0;
+}
+
+int xi_tls_config_request_client_cert(xi_tls_config *cfg, bool on)
+{
+    if (cfg->frozen)
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
+    cfg->request_client_cert = on;
+    return 0;
+}
+
+int xi_tls_config_add_ca_pem(xi_tls_config *cfg, const char *pem)
+{
+    if (cfg->frozen)
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
+    if (!pem)
+        return set_err(cfg, XMPPCORE_E_INVAL, "no CA certificate", NULL, 0);
+    int ret = mbedtls_x509_crt_parse(&cfg->ca, (const unsigned char *)pem,
+                                     strlen(pem) + 1);
+    if (ret > 0)
+        return set_err(cfg, XMPPCORE_E_INVAL,
+                       "CA certificates: one is malformed", NULL, 0);
+    if (ret < 0)
+        return set_err(cfg, parse_code(ret), "CA certificate%s", NULL, ret);
+    cfg->have_ca = true;
+    return 0;
+}
+
+int xi_tls_config_add_ca_file(xi_tls_config *cfg, const char *path)
+{
+    if (cfg->frozen)
+        return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
+    if (!path)
+        return set_err(cfg, XMPPCORE_E_INVAL, "no CA file", NULL, 0);
+    int ret = mbedtls_x509_crt_parse_file(&cfg->ca, path);
+    if (ret > 0)
+        return set_err(cfg, XMPPCORE_E_INVAL,
+                       "CA file %s: a certificate is malformed", path, 0);
+    if (ret < 0)
+        return set_err(cfg, parse_code(ret), "CA file %s", path, ret);
+    cfg->have_ca = true;
+    return 0;
+}
+
+int xi_tls_config_freeze(xi_tls_config *cfg)
+{
+    if (cfg->frozen)
+        return 0;
+    if (!cfg->certs)
+        return set_err(cfg, XMPPCORE_E_STATE, "no certificate configured", NULL,
+                       0);
+    cfg->n_defaults = 0;
+    for (struct xi_tls_cert *c = cfg->certs; c; c = c->next)
+        if (c->is_default && cfg->n_defaults < XI_TLS_MAX_CAND)
+            cfg->defaults[cfg->n_defaults++] = c;
+    if (!cfg->n_defaults)
+        cfg->defaults[cfg->n_defaults++] = cfg->certs;
+    for (size_t i = 0; i < cfg->n_defaults; i++) {
+        int ret = mbedtls_ssl_conf_own_cert(
+            &cfg->conf, &cfg->defaults[i]->chain, &cfg->defaults[i]->key);
+        if (ret != 0)
+            return set_err(cfg, XMPPCORE_E_NOMEM, "default certificate%s", NULL,
+                           ret);
+    }
+    if (cfg->alpn_list[0])
+        mbedtls_ssl_conf_alpn_protocols(&cfg->conf, cfg->alpn_list);
+    if (cfg->request_client_cert) {
+        /* Optional: the verification result is reported, not enforced. */
+        mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+        mbedtls_ssl_conf_ca_chain(&cfg->conf, cfg->have_ca ? &cfg->ca : NULL,
+                                  NULL);
+    }
+    cfg->frozen = true;
+    return 0;
+}
+
+bool xi_tls_name_match(const char *pattern, const char *name)
+{
+    if (pattern[0] == '*' && pattern[1] == '.') {
+        const char *dot = strchr(name, '.');
+        /* One non-empty label, then the rest must match exactly. */
+        return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+    }
+    return strcasecmp(pattern, name) == 0;
+}
+
+static void add_cand(xi_tls_session *s, struct xi_tls_cert *c)
+{
+    for (size_t i = 0; i < s->n_cand; i++)
+        if (s->cand[i] == c)
+            return;
+    if (s->n_cand < XI_TLS_MAX_CAND)
+        s->cand[s->n_cand++] = c;
+}
+
+/*
+ * SNI: certificates naming the host exactly come first, then wildcard
+ * ones. With no match mbedTLS falls back to the default set.
+ */
+static int sni_callback(void *p, mbedtls_ssl_context *ssl,
+                        const unsigned char *name, size_t len)
+{
+    xi_tls_config *cfg = p;
+    xi_tls_session *s = (xi_tls_session *)(void *)ssl;
+    if (len > 0 && name[len - 1] == '.') /* absolute form */
+        len--;
+    if (len == 0 || len > 253 || s->sni)
+        return 0;
+    if (!(s->sni = lower_dup(cfg->mem, name, len)))
+        return memchr(name, '\0', len) ? 0 : MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    for (int wild = 0; wild < 2; wild++) {
+        for (struct xi_tls_cert *c = cfg->certs; c; c = c->next) {
+            for (size_t i = 0; i < c->n_names; i++) {
+                bool is_wild = c->names[i][0] == '*';
+                if (is_wild == (wild != 0) &&
+                    xi_tls_name_match(c->names[i], s->sni))
+                    add_cand(s, c);
+            }
+        }
+    }
+    for (size_t i = 0; i < s->n_cand; i++) {
+        int ret = mbedtls_ssl_set_hs_own_cert(ssl, &s->cand[i]->chain,
+                                              &s->cand[i]->key);
+        if (ret != 0)
+            return ret;
+    }
+    return 0;
+}
