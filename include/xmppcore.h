@@ -13,6 +13,7 @@
 #include "xmppcore/jid.h"
 #include "xmppcore/hooks.h"
 #include "xmppcore/auth.h"
+#include "xmppcore/store.h"
 #include "xmppcore/tls.h"
 
 #ifdef __cplusplus
