@@ -13,6 +13,7 @@
 #include "xmppcore/jid.h"
 #include "xmppcore/hooks.h"
 #include "xmppcore/auth.h"
+#include "xmppcore/sasl.h"
 
 #ifdef __cplusplus
 extern "C" {
