@@ -30,6 +30,17 @@
  *                             <text>xi_sasl_failure_text(s)</text>?
  *   xi_sasl_free(s)
  *
+ * Which condition when: a mechanism not offered gives invalid-mechanism
+ * (PLAIN without TLS: encryption-required; SCRAM-SHA-1 under
+ * XI_SASL_F_NO_SCRAM_SHA1: mechanism-too-weak); bad base64 in the element
+ * gives incorrect-encoding; a message that breaks its mechanism's grammar
+ * gives malformed-request; a wrong password, an unknown user and every
+ * SCRAM "authentication failure" of RFC 5802 (channel binding mismatch or
+ * downgrade, "m=" extensions, nonce mismatch) give not-authorized, with
+ * the RFC's server-error-value as xi_sasl_failure_text(); an authzid other
+ * than the user's own bare JID gives invalid-authzid; storage errors, an
+ * RNG failure or out of memory give temporary-auth-failure.
+ *
  * Not thread-safe per object; distinct objects may be used from distinct
  * threads. A xi_sasl_cache may be shared only by exchanges of one thread.
  */

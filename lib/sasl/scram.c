@@ -188,8 +188,7 @@ int xi_scram_client_first(xi_sasl *s, const char *msg, size_t len)
      * one, someone stripped it (a downgrade), so fail. */
     if (s->plus != (flag == 'p'))
         return malformed(s);
-    if (flag == 'y' && (s->cb_ep || s->cb_unique) &&
-        !(s->flags & XI_SASL_F_NO_SCRAM))
+    if (flag == 'y' && (s->cb_ep || s->cb_unique))
         return xi_sasl_fail(s, XI_SASL_COND_NOT_AUTHORIZED,
                             "server-does-support-channel-binding");
     if (flag == 'p') {
