@@ -15,6 +15,7 @@
 #include "xmppcore/auth.h"
 #include "xmppcore/store.h"
 #include "xmppcore/tls.h"
+#include "xmppcore/sasl.h"
 
 #ifdef __cplusplus
 extern "C" {
