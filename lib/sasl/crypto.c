@@ -5,7 +5,6 @@
  * wiped with sodium_memzero.
  */
 #include <mbedtls/md.h>
-#include <mbedtls/pkcs5.h>
 #include <sodium.h>
 
 #include "sasl/sasl_int.h"
@@ -44,22 +43,7 @@ int xi_scram_salted_password(int hash, const char *pw, size_t plen,
                              const unsigned char *salt, size_t slen,
                              uint32_t iterations, unsigned char *out)
 {
-    const mbedtls_md_info_t *md = md_info(hash);
-    mbedtls_md_context_t ctx;
-    int rc = XMPPCORE_E_INTERNAL;
-
-    if (!md || iterations == 0)
-        return XMPPCORE_E_INVAL;
-    mbedtls_md_init(&ctx);
-    if (mbedtls_md_setup(&ctx, md, 1) == 0 &&
-        mbedtls_pkcs5_pbkdf2_hmac(&ctx, (const unsigned char *)pw, plen, salt,
-                                  slen, iterations,
-                                  (uint32_t)xi_scram_hash_len(hash),
-                                  out) == 0)
-        rc = 0;
-    /* mbedtls_md_free wipes the HMAC pads, which hold the password. */
-    mbedtls_md_free(&ctx);
-    return rc;
+    return xi_pbkdf2_block(hash, pw, plen, salt, slen, iterations, out);
 }
 
 int xi_scram_keys_from_salted(int hash, const unsigned char *salted,

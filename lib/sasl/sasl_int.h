@@ -97,6 +97,11 @@ int xi_scram_digest(int hash, const void *data, size_t dlen,
 int xi_scram_salted_password(int hash, const char *pw, size_t plen,
                              const unsigned char *salt, size_t slen,
                              uint32_t iterations, unsigned char *out);
+/* PBKDF2-HMAC, one output block (pbkdf2.c). 0, XMPPCORE_E_INVAL or
+ * XMPPCORE_E_INTERNAL. */
+int xi_pbkdf2_block(int hash, const char *pw, size_t plen,
+                    const unsigned char *salt, size_t slen, uint32_t iterations,
+                    unsigned char *out);
 /* StoredKey and ServerKey from SaltedPassword. */
 int xi_scram_keys_from_salted(int hash, const unsigned char *salted,
                               unsigned char *stored, unsigned char *server);

@@ -9,6 +9,7 @@
 #include "testlib.h"
 #include "core/core.h"
 #include "sasl/sasl.h"
+#include "sasl/sasl_int.h"
 #include "xmppcore/sasl.h"
 
 static const unsigned char SECRET[32] = "0123456789abcdef0123456789abcde";
@@ -1263,7 +1264,60 @@ static void test_oom(void)
     oom_exchange(2);
 }
 
-TEST_MAIN(TEST_ENTRY(test_base64), TEST_ENTRY(test_conditions),
+/* The two-compressions-per-iteration PBKDF2 against RFC 6070's vectors and
+ * against mbedTLS's generic routine for many lengths. */
+static void test_pbkdf2(void)
+{
+    static const struct {
+        uint32_t c;
+        const char *hex;
+    } v[] = {
+        {1, "0c60c80f961f0e71f3a9b524af6012062fe037a6"},
+        {2, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"},
+        {4096, "4b007901b765489abead49d926f721d065a429c1"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        unsigned char out[32];
+        char hex[41];
+        CHECK_EQ_INT(xi_pbkdf2_block(XI_SCRAM_SHA1, "password", 8,
+                                     (const unsigned char *)"salt", 4, v[i].c, out), 0);
+        for (int k = 0; k < 20; k++)
+            snprintf(hex + 2 * k, 3, "%02x", out[k]);
+        CHECK_STR(hex, v[i].hex);
+    }
+    CHECK_EQ_INT(xi_pbkdf2_block(XI_SCRAM_SHA256, "p", 1,
+                                 (const unsigned char *)"s", 1, 0, NULL), XMPPCORE_E_INVAL);
+    char pw[200];
+    unsigned char salt[100];
+    for (int i = 0; i < 200; i++)
+        pw[i] = (char)('!' + (i * 7) % 90);
+    for (int i = 0; i < 100; i++)
+        salt[i] = (unsigned char)(i * 13);
+    const size_t plens[] = {0, 1, 20, 55, 63, 64, 65, 128, 200};
+    const size_t slens[] = {0, 1, 16, 51, 52, 60, 64, 100};
+    for (int h = 0; h < 2; h++) {
+        int hash = h ? XI_SCRAM_SHA256 : XI_SCRAM_SHA1;
+        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
+            h ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
+        uint32_t hl = h ? 32 : 20;
+        for (size_t a = 0; a < sizeof plens / sizeof plens[0]; a++)
+            for (size_t b = 0; b < sizeof slens / sizeof slens[0]; b++) {
+                unsigned char mine[32], ref[32];
+                uint32_t iter = (uint32_t)(1 + a * 3 + b);
+                mbedtls_md_context_t ctx;
+                mbedtls_md_init(&ctx);
+                mbedtls_md_setup(&ctx, md, 1);
+                mbedtls_pkcs5_pbkdf2_hmac(&ctx, (const unsigned char *)pw, plens[a],
+                                          salt, slens[b], iter, hl, ref);
+                mbedtls_md_free(&ctx);
+                CHECK_EQ_INT(xi_pbkdf2_block(hash, pw, plens[a], salt, slens[b],
+                                             iter, mine), 0);
+                CHECK(memcmp(mine, ref, hl) == 0);
+            }
+    }
+}
+
+TEST_MAIN(TEST_ENTRY(test_pbkdf2), TEST_ENTRY(test_base64), TEST_ENTRY(test_conditions),
           TEST_ENTRY(test_mechanisms), TEST_ENTRY(test_policy_failures),
           TEST_ENTRY(test_scram_sha1_rfc5802),
           TEST_ENTRY(test_scram_sha256_rfc7677),
