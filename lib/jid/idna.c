@@ -336,59 +336,72 @@ int xi_domain_enforce(const char *in, size_t len, char *out, size_t outsz)
     if (rc < 0)
         return XMPPCORE_E_JID;
     size_t n = (size_t)rc;
-    /* RFC 7622 section 3.2.2 by way of RFC 5895 section 2: lowercase,
-     * width mapping, NFC. */
-    rc = xi_uni_tolower(a, n, b, XI_UNI_MAX);
-    if (rc < 0)
-        return XMPPCORE_E_JID;
-    n = (size_t)rc;
-    xi_uni_width_map(b, n);
-    rc = xi_uni_normalize(0, b, n, a, XI_UNI_MAX);
-    if (rc < 0)
-        return XMPPCORE_E_JID;
-    n = (size_t)rc;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] >= 'A' && a[i] <= 'Z')
+            a[i] += 32;
 
-    /* Rebuild the name in b label by label, A-labels replaced by their
-     * U-labels; remember where the labels are for the Bidi Rule. */
-    size_t w = 0, start = 0, nlabels = 0;
-    size_t lpos[XMPPCORE_JID_PART_MAX / 2 + 1], llen[XMPPCORE_JID_PART_MAX / 2 + 1];
-    bool bidi_name = false;
+    /* Preparation (RFC 7622 section 3.2.1): each A-label becomes its
+     * U-label, rebuilt in b. */
+    size_t w = 0, start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && a[i] != '.')
             continue;
         const uint32_t *l = a + start;
         size_t ln = i - start;
+        if (w > XI_UNI_MAX - LABEL_MAX - 1)
+            return XMPPCORE_E_JID;
+        if (ln >= 4 && l[0] == 'x' && l[1] == 'n' && l[2] == '-' &&
+            l[3] == '-') {
+            rc = alabel_decode(l, ln, b + w, LABEL_MAX);
+            if (rc < 0)
+                return rc;
+            w += (size_t)rc;
+        } else {
+            if (ln > XI_UNI_MAX - 1 - w)
+                return XMPPCORE_E_JID;
+            memcpy(b + w, l, ln * sizeof *l);
+            w += ln;
+        }
+        if (i < n)
+            b[w++] = '.';
+        start = i + 1;
+    }
+
+    /* Enforcement (RFC 7622 section 3.2.2 by way of RFC 5895 section 2):
+     * lowercase, width mapping, NFC, all after the A-labels were decoded
+     * so that typed and A-label input end in the same form. */
+    rc = xi_uni_tolower(b, w, a, XI_UNI_MAX);
+    if (rc < 0)
+        return XMPPCORE_E_JID;
+    n = (size_t)rc;
+    xi_uni_width_map(a, n);
+    rc = xi_uni_normalize(0, a, n, b, XI_UNI_MAX);
+    if (rc < 0)
+        return XMPPCORE_E_JID;
+    n = (size_t)rc;
+
+    /* Every label must now be an NR-LDH label or a U-label. */
+    size_t nlabels = 0;
+    size_t lpos[XMPPCORE_JID_PART_MAX / 2 + 1], llen[XMPPCORE_JID_PART_MAX / 2 + 1];
+    bool bidi_name = false;
+    start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && b[i] != '.')
+            continue;
+        const uint32_t *l = b + start;
+        size_t ln = i - start;
         bool label_ascii = true;
         for (size_t j = 0; j < ln; j++)
             if (l[j] >= 0x80)
                 label_ascii = false;
-        if (nlabels == XI_ARRAY_LEN(lpos) || w > XI_UNI_MAX - LABEL_MAX)
+        if (nlabels == XI_ARRAY_LEN(lpos))
             return XMPPCORE_E_JID;
-        size_t lw;
-        if (label_ascii && ln >= 4 && l[0] == 'x' && l[1] == 'n' &&
-            l[2] == '-' && l[3] == '-') {
-            rc = alabel_decode(l, ln, b + w, LABEL_MAX);
-            if (rc < 0)
-                return rc;
-            lw = (size_t)rc;
-        } else if (label_ascii) {
-            if (!ldh_label_ok(l, ln))
-                return XMPPCORE_E_JID;
-            memcpy(b + w, l, ln * sizeof *l);
-            lw = ln;
-        } else {
-            if (!ulabel_ok(l, ln))
-                return XMPPCORE_E_JID;
-            memcpy(b + w, l, ln * sizeof *l);
-            lw = ln;
-        }
-        if (xi_uni_has_rtl(b + w, lw))
+        if (label_ascii ? !ldh_label_ok(l, ln) : !ulabel_ok(l, ln))
+            return XMPPCORE_E_JID;
+        if (xi_uni_has_rtl(l, ln))
             bidi_name = true;
-        lpos[nlabels] = w;
-        llen[nlabels++] = lw;
-        w += lw;
-        if (i < n)
-            b[w++] = '.';
+        lpos[nlabels] = start;
+        llen[nlabels++] = ln;
         start = i + 1;
     }
     /* RFC 5893 section 2: in a Bidi domain name every label must satisfy
@@ -398,7 +411,7 @@ int xi_domain_enforce(const char *in, size_t len, char *out, size_t outsz)
             if (!xi_uni_bidi_rule(b + lpos[k], llen[k]))
                 return XMPPCORE_E_JID;
     char tmp[XMPPCORE_JID_PART_MAX + 1];
-    rc = xi_utf8_encode(b, w, tmp, sizeof tmp);
+    rc = xi_utf8_encode(b, n, tmp, sizeof tmp);
     if (rc < 0)
         return XMPPCORE_E_JID; /* longer than 1023 bytes */
     return write_out(tmp, (size_t)rc, out, outsz);

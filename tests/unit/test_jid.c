@@ -370,6 +370,11 @@ static void test_domain(void)
     JID_BAD("a@xn--CAF-DMA-x.example");
     /* xn--zca = "ß": PVALID in IDNA2008; xn--ss-... not a round trip. */
     JID_OK("a@xn--zca.example", "a@\xc3\x9f.example");
+    /* Uppercase Cherokee is PVALID in IDNA2008 but the RFC 5895 mapping
+     * lowercases it into DISALLOWED code points; the A-label must give the
+     * same verdict as the typed U-label (found by fuzzing). */
+    JID_BAD("a@xn--mbekcmmxam");
+    JID_BAD("a@\xe1\x8f\xa3\xe1\x8f\xa3.example");
     /* An A-label for "Café" (uppercase) is not a valid U-label. */
     JID_BAD("a@xn--caf-yva.example");
     /* A U-label whose A-label would exceed 63 octets. */
