@@ -7,7 +7,9 @@
 #include <mbedtls/md.h>
 #include <sodium.h>
 
+#include "jid/precis.h"
 #include "sasl/sasl_int.h"
+#include "xmppcore/jid.h"
 #include "xmppcore/sasl.h"
 
 static const mbedtls_md_info_t *md_info(int hash)
@@ -89,52 +91,39 @@ int xi_scram_derive_keys(int hash, const char *password, size_t len,
 }
 
 /*
- * TEMPORARY preparation, until lib/jid lands with PRECIS (RFC 8265).
- *
- * The real rules are PRECIS UsernameCaseMapped for usernames and
- * OpaqueString for passwords: width mapping, case mapping, NFC, and
- * rejection of disallowed code points. Applying them to ASCII only is
- * exact for the subset accepted here, so nothing accepted now will be
- * prepared differently later; non-ASCII input is rejected until the lead
- * replaces these bodies with xi_precis_enforce(XI_PRECIS_USERNAME_
- * CASEMAPPED / XI_PRECIS_OPAQUE_STRING, ...) from lib/jid/precis.h.
+ * String preparation (RFC 8265): usernames with PRECIS UsernameCaseMapped
+ * (as JID localparts), passwords with OpaqueString. Disallowed or empty
+ * input gives XMPPCORE_E_INVAL, output too long XMPPCORE_E_RANGE.
  */
-int xi_sasl_prep_username(const char *in, size_t len, char *out,
-                          size_t outsz)
+static int prep(int profile, const char *in, size_t len, char *out,
+                size_t outsz)
 {
     if (!in || len == 0)
         return XMPPCORE_E_INVAL;
-    if (len >= outsz || len > 1023)
+    int n = xi_precis_enforce(profile, in, len, out, outsz);
+    if (n == XMPPCORE_E_RANGE)
+        return n;
+    if (n <= 0)
+        return XMPPCORE_E_INVAL;
+    /* RFC 7622 §3.3.1: characters a localpart may not hold even though
+     * PRECIS allows them. */
+    if (profile == XI_PRECIS_USERNAME_CASEMAPPED && strpbrk(out, "\"&'/:<>@"))
+        return XMPPCORE_E_INVAL;
+    return n;
+}
+
+int xi_sasl_prep_username(const char *in, size_t len, char *out,
+                          size_t outsz)
+{
+    if (len > XMPPCORE_JID_PART_MAX)
         return XMPPCORE_E_RANGE;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        /* Printable ASCII without space (not in IdentifierClass) and
-         * without the characters RFC 7622 §3.3.1 forbids in a localpart. */
-        if (ch <= 0x20 || ch >= 0x7f || strchr("\"&'/:<>@", ch))
-            return XMPPCORE_E_INVAL;
-        out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch);
-    }
-    out[len] = '\0';
-    return (int)len;
+    return prep(XI_PRECIS_USERNAME_CASEMAPPED, in, len, out, outsz);
 }
 
 int xi_sasl_prep_password(const char *in, size_t len, char *out,
                           size_t outsz)
 {
-    if (!in || len == 0)
-        return XMPPCORE_E_INVAL;
-    if (len >= outsz || len > 1023)
-        return XMPPCORE_E_RANGE;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        /* OpaqueString keeps ASCII space and printable characters as-is
-         * and disallows controls. */
-        if (ch < 0x20 || ch >= 0x7f)
-            return XMPPCORE_E_INVAL;
-        out[i] = (char)ch;
-    }
-    out[len] = '\0';
-    return (int)len;
+    return prep(XI_PRECIS_OPAQUE_STRING, in, len, out, outsz);
 }
 
 int xmppcore_credentials_derive(const char *password, size_t len,

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "sasl/sasl_int.h"
+#include "xmppcore/jid.h"
 
 /* ANONYMOUS trace data: at most 255 characters of UTF-8 (RFC 4505 §3). */
 #define ANON_TRACE_MAX (255 * 4)
@@ -289,28 +290,14 @@ int xi_sasl_fake_keys(xi_sasl *s, int hash, xmppcore_scram_keys *keys)
     return rc;
 }
 
-static bool ascii_ieq(const char *a, size_t an, const char *b)
-{
-    size_t bn = strlen(b);
-    if (an != bn)
-        return false;
-    for (size_t i = 0; i < an; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z')
-            x += 'a' - 'A';
-        if (y >= 'A' && y <= 'Z')
-            y += 'a' - 'A';
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 /* A client may only authorize as itself: the authzid, if any, must be
  * the bare JID user@domain of the authenticated user (RFC 6120 §6.3.8). */
 bool xi_sasl_authzid_ok(const xi_sasl *s)
 {
-    char local[XI_SASL_USER_MAX];
+    /* Split as RFC 7622 §3.1 does and enforce each part on the stack: no
+     * allocation, so this check cannot fail for want of memory. */
+    char local[XMPPCORE_JID_PART_MAX + 1], dom[XMPPCORE_JID_PART_MAX + 1];
+    char mine[XMPPCORE_JID_PART_MAX + 1];
     const char *a = s->authzid, *at;
     size_t len;
 
@@ -318,15 +305,18 @@ bool xi_sasl_authzid_ok(const xi_sasl *s)
         return true;
     len = strlen(a);
     at = memchr(a, '@', len);
-    if (!at || memchr(a, '/', len) || memchr(at + 1, '@', len - (size_t)(at + 1 - a)))
+    if (!at || memchr(a, '/', len))
         return false;
-    if (xi_sasl_prep_username(a, (size_t)(at - a), local, sizeof local) < 0)
-        return false;
-    /* TODO(lib/jid): compare the domain through JID domainpart
-     * normalisation once it is available; ASCII case-folding covers
-     * ASCII domains. */
-    return strcmp(local, s->username) == 0 &&
-           ascii_ieq(at + 1, len - (size_t)(at + 1 - a), s->domain);
+    return xmppcore_jid_enforce_part(XMPPCORE_JID_LOCAL, a, (size_t)(at - a),
+                                     local, sizeof local) > 0 &&
+           strcmp(local, s->username) == 0 &&
+           xmppcore_jid_enforce_part(XMPPCORE_JID_DOMAIN, at + 1,
+                                     len - (size_t)(at + 1 - a), dom,
+                                     sizeof dom) > 0 &&
+           xmppcore_jid_enforce_part(XMPPCORE_JID_DOMAIN, s->domain,
+                                     strlen(s->domain), mine,
+                                     sizeof mine) > 0 &&
+           strcmp(dom, mine) == 0;
 }
 
 static int parse_mech(const char *name)
