@@ -698,3 +698,44 @@ int xmppcore_stanza_set_name(xmppcore_stanza *s, const char *name)
     s->name = n;
     return 0;
 }
+
+/* ---- Replies ---- */
+
+xmppcore_stanza *xmppcore_stanza_reply(const xmppcore_stanza *st,
+                                       const char *type)
+{
+    if (!st->name)
+        return NULL;
+    const char *ns = st->ns[0] ? st->ns : XMPPCORE_NS_CLIENT;
+    xmppcore_stanza *r = xi_stanza_new_root(st->arena->mem, 256, st->name,
+                                            strlen(st->name), ns, strlen(ns));
+    if (!r)
+        return NULL;
+    const char *id = xmppcore_stanza_attr(st, "id");
+    const char *from = xmppcore_stanza_attr(st, "from");
+    const char *to = xmppcore_stanza_attr(st, "to");
+    if ((id && xmppcore_stanza_set_attr(r, "id", id) < 0) ||
+        (from && xmppcore_stanza_set_attr(r, "to", from) < 0) ||
+        (to && xmppcore_stanza_set_attr(r, "from", to) < 0) ||
+        (type && xmppcore_stanza_set_attr(r, "type", type) < 0)) {
+        xmppcore_stanza_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+xmppcore_stanza *xmppcore_stanza_error_reply(const xmppcore_stanza *st,
+                                             const char *error_type,
+                                             const char *condition)
+{
+    if (!error_type || !condition)
+        return NULL;
+    xmppcore_stanza *r = xmppcore_stanza_reply(st, "error");
+    xmppcore_stanza *e = r ? xmppcore_stanza_add_child(r, "error", NULL) : NULL;
+    if (!e || xmppcore_stanza_set_attr(e, "type", error_type) < 0 ||
+        !xmppcore_stanza_add_child(e, condition, XMPPCORE_NS_STANZAS)) {
+        xmppcore_stanza_free(r);
+        return NULL;
+    }
+    return r;
+}
