@@ -92,6 +92,11 @@ class ServerBase:
     # SASL mechanisms the tests expect the server to offer (after TLS).
     sasl_mechs = frozenset()
     missing_mech_reason = None
+    # SCRAM -PLUS mechanisms (tls-unique channel binding, TLS 1.2) expected.
+    sasl_plus_mechs = frozenset()
+    # The SASL condition for a SCRAM downgrade (gs2 flag "y" when -PLUS was
+    # offered); RFC 5802 requires the failure but XMPP names no condition.
+    scram_downgrade_condition = "not-authorized"
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="xmppcore-interop-%s-" % self.name)
@@ -211,6 +216,10 @@ class ProsodyServer(ServerBase):
     sasl_mechs = frozenset({"SCRAM-SHA-1", "PLAIN"})
     missing_mech_reason = ("Prosody 0.12 implements SCRAM-SHA-1 only "
                            "(util/sasl/scram.lua), not SCRAM-SHA-256")
+    # Offered with tls-unique, which needs TLS 1.2: the config pins it (as
+    # xmppcored, on mbedTLS 2.28, has it).
+    sasl_plus_mechs = frozenset({"SCRAM-SHA-1-PLUS"})
+    scram_downgrade_condition = "malformed-request"
 
     def __init__(self):
         self.prosody = shutil.which("prosody")
@@ -259,7 +268,7 @@ s2s_require_encryption = true
 allow_registration = false
 authentication = "internal_hashed"
 storage = "internal"
-ssl = {{ certificate = "{cert}"; key = "{key}" }}
+ssl = {{ certificate = "{cert}"; key = "{key}"; protocol = "tlsv1_2" }}
 modules_enabled = {{ "roster", "saslauth", "tls", "disco", "ping",
                      "version", "posix" }}
 VirtualHost "{domain}"
@@ -309,6 +318,8 @@ class XmppcoredServer(ServerBase):
     command line (see tests/interop/README.md for the contract)."""
     name = "xmppcored"
     sasl_mechs = frozenset({"SCRAM-SHA-1", "SCRAM-SHA-256"})
+    sasl_plus_mechs = frozenset({"SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS"})
+    scram_downgrade_condition = "not-authorized"  # lib/sasl/sasl.h
 
     def __init__(self):
         self.server_bin, self.ctl_bin = find_xmppcored()

@@ -25,10 +25,18 @@ def run(coro, timeout=60):
 
 
 class Client:
-    """One slixmpp connection. tls: 'starttls' or 'direct'."""
+    """One slixmpp connection. tls: 'starttls' or 'direct'.
+
+    mech forces one SASL mechanism. slixmpp 1.8 sends the gs2 flag "y"
+    (RFC 5802: "I support channel binding, but you did not offer -PLUS")
+    with a non-PLUS SCRAM whenever its TLS socket has tls-unique data; a
+    server that does offer -PLUS must then fail the authentication, as a
+    downgrade. So for a forced non-PLUS mechanism the client is made to
+    claim no channel binding ("n"), like most clients, unless claim_cb is
+    True (the downgrade test)."""
 
     def __init__(self, server, jid, password, *, tls="starttls", mech=None,
-                 resource=None, software="interop-slixmpp"):
+                 resource=None, software="interop-slixmpp", claim_cb=False):
         if resource:
             jid = "%s/%s" % (jid, resource)
         self.server = server
@@ -64,9 +72,18 @@ class Client:
             "interop all presences",
             MatchXPath("{jabber:client}presence"),
             lambda p: self.presences.put_nowait(p)))
+        plugin = x["feature_mechanisms"]
+        if mech and not mech.endswith("-PLUS") and not claim_cb:
+            creds = plugin.sasl_callback
+
+            def no_cb(required, optional):
+                values = creds(required, optional)
+                if "channel_binding" in values:
+                    values["channel_binding"] = None
+                return values
+            plugin.sasl_callback = no_cb
         # Note which mechanisms the server offered, then let slixmpp's own
         # SASL feature handler do the work.
-        plugin = x["feature_mechanisms"]
         orig = plugin._handle_sasl_auth
 
         def spy(features):

@@ -373,3 +373,52 @@ def test_message_to_other_domain_remote_server_not_found(server, accounts):
         finally:
             await ca.close()
     run(body())
+
+
+# -- channel binding ----------------------------------------------------------
+
+PLUS_MECHS = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"]
+
+
+@pytest.mark.parametrize("tls,mech", [(t, m) for t in TLS_MODES for m in PLUS_MECHS])
+def test_login_scram_plus(server, accounts, tls, mech):
+    """SCRAM -PLUS with tls-unique (the only binding slixmpp 1.8 has)."""
+    need_tls_mode(server, tls)
+    if mech not in server.sasl_plus_mechs:
+        pytest.skip("%s is not expected from %s" % (mech, server.name))
+    a = accounts()
+
+    async def body():
+        c = Client(server, a.jid, a.password, tls=tls, mech=mech)
+        try:
+            await c.connect(presence=False)
+            assert c.used_mech == mech
+            assert c.jid.bare == a.jid
+        finally:
+            await c.close()
+    run(body())
+
+
+@pytest.mark.parametrize("tls", TLS_MODES)
+def test_scram_downgrade_is_refused(server, accounts, tls):
+    """RFC 5802 6: a client that sends gs2 flag "y" (it supports channel
+    binding but believes the server does not) to a server that offered
+    -PLUS must be refused, even with the right password."""
+    need_tls_mode(server, tls)
+    plus = sorted(server.sasl_plus_mechs)
+    if not plus:
+        pytest.skip("%s offers no SCRAM -PLUS" % server.name)
+    mech = plus[0][:-len("-PLUS")]
+    a = accounts()
+
+    async def body():
+        c = Client(server, a.jid, a.password, tls=tls, mech=mech, claim_cb=True)
+        try:
+            with pytest.raises(AuthFailed) as ei:
+                await c.connect(presence=False)
+            assert mech + "-PLUS" in c.offered_mechs
+            assert ei.value.conditions == [server.scram_downgrade_condition]
+            assert not c.x.sessionstarted
+        finally:
+            await c.close()
+    run(body())
