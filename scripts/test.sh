@@ -9,6 +9,9 @@ status=0
 passed=0
 failed=0
 skipped=0
+# The script's own arguments go to `meson test`; run_build's are setup
+# options (word-split here: meson test arguments carry no spaces).
+test_args="$*"
 
 run_build() {
   dir=$1; shift
@@ -21,7 +24,7 @@ run_build() {
   # Sanitizer reports must fail the test, and leaks count.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" 2>&1 | tail -n 40
+    meson test -C "$dir" --print-errorlogs --num-processes 2 $test_args 2>&1 | tail -n 40
   return 0
 }
 
