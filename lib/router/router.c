@@ -39,7 +39,8 @@ void xi_bounce(xmppcore_server *s, const xmppcore_stanza *st, const char *type,
     xi_route(s, r);
 }
 
-void xi_route(xmppcore_server *s, xmppcore_stanza *st)
+void xi_route_to(xmppcore_server *s, xmppcore_stanza *st,
+                 const xmppcore_jid *known)
 {
     /* Stanzas built by modules without a namespace are client stanzas. */
     const char *ns = xmppcore_stanza_ns(st);
@@ -53,7 +54,10 @@ void xi_route(xmppcore_server *s, xmppcore_stanza *st)
     }
     const char *to = xmppcore_stanza_attr(st, "to");
     xmppcore_jid *j = NULL;
-    if (!to || xmppcore_jid_parse(s->mem, to, (size_t)-1, &j) < 0) {
+    /* Reuse the caller's JID unless a filter changed the address. */
+    if (known && to && strcmp(to, xmppcore_jid_str(known)) == 0) {
+        j = (xmppcore_jid *)known;
+    } else if (!to || xmppcore_jid_parse(s->mem, to, (size_t)-1, &j) < 0) {
         if (to)
             xi_bounce(s, st, "modify", "jid-malformed");
         xmppcore_stanza_free(st);
@@ -66,5 +70,11 @@ void xi_route(xmppcore_server *s, xmppcore_stanza *st)
         xi_bounce(s, st, "cancel", "remote-server-not-found");
         xmppcore_stanza_free(st);
     }
-    xmppcore_jid_free(j);
+    if (j != known)
+        xmppcore_jid_free(j);
+}
+
+void xi_route(xmppcore_server *s, xmppcore_stanza *st)
+{
+    xi_route_to(s, st, NULL);
 }

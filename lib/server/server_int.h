@@ -172,6 +172,9 @@ void xi_conn_close(xmppcore_conn *c, const char *condition, const char *text,
  * server. Runs filter_packet, then delivers locally or bounces.
  */
 void xi_route(xmppcore_server *s, xmppcore_stanza *stanza);
+/* The same when the caller has parsed 'to' already (borrowed). */
+void xi_route_to(xmppcore_server *s, xmppcore_stanza *stanza,
+                 const xmppcore_jid *to);
 /*
  * Answers stanza (borrowed) with an error of type/condition back to its
  * sender, unless it is itself an error (RFC 6120 §8.3.1).

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "server/server_int.h"
+#include "xml/stanza_impl.h"
 
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -744,7 +745,7 @@ static bool stamp_from(xmppcore_conn *c, xmppcore_stanza *st)
             return false;
         }
     }
-    return xmppcore_stanza_set_attr(st, "from", se->full) == 0;
+    return xi_stanza_set_attr_trusted(st, "from", se->full) == 0;
 }
 
 static void handle_stanza(xmppcore_conn *c, xmppcore_stanza *st)
@@ -802,33 +803,38 @@ static void handle_stanza(xmppcore_conn *c, xmppcore_stanza *st)
         return;
     }
     const char *to = xmppcore_stanza_attr(st, "to");
+    xmppcore_jid *to_jid = NULL;
     if (to) {
-        xmppcore_jid *j = NULL;
-        int rc = xmppcore_jid_parse(s->mem, to, (size_t)-1, &j);
-        if (rc == 0)
-            rc = xmppcore_stanza_set_attr(st, "to", xmppcore_jid_str(j));
-        xmppcore_jid_free(j);
+        int rc = xmppcore_jid_parse(s->mem, to, (size_t)-1, &to_jid);
+        /* Addresses leave in their enforced form. */
+        if (rc == 0 && strcmp(to, xmppcore_jid_str(to_jid)) != 0)
+            rc = xi_stanza_set_attr_trusted(st, "to", xmppcore_jid_str(to_jid));
         if (rc < 0) {
+            xmppcore_jid_free(to_jid);
             reply_error(c, st, "modify", "jid-malformed");
             xmppcore_stanza_free(st);
             return;
         }
     } else if (strcmp(name, "presence") != 0) {
         /* No 'to': on behalf of the account (RFC 6120 §10.3). */
-        xmppcore_stanza_set_attr(st, "to", c->session->user->bare);
+        xi_stanza_set_attr_trusted(st, "to", c->session->user->bare);
     }
     xmppcore_session *se = c->session;
     xmppcore_hook_result hr = xmppcore_hooks_run(
         s->hooks, XMPPCORE_HOOK_USER_SEND_PACKET, se->vhost->domain, &st, se);
     if (hr == XMPPCORE_HOOK_DROP || !st) {
+        xmppcore_jid_free(to_jid);
         xmppcore_stanza_free(st);
         return;
     }
+    name = xmppcore_stanza_name(st); /* a handler may have replaced st */
     if (strcmp(name, "presence") == 0 && !xmppcore_stanza_attr(st, "to")) {
+        xmppcore_jid_free(to_jid);
         xi_sm_presence_broadcast(s, se, st);
         return;
     }
-    xi_route(s, st);
+    xi_route_to(s, st, to_jid);
+    xmppcore_jid_free(to_jid);
 }
 
 static void on_element(void *ud, xmppcore_stanza *st)

@@ -497,6 +497,35 @@ int xmppcore_stanza_set_attr_ns(xmppcore_stanza *s, const char *ns,
     return 0;
 }
 
+int xi_stanza_set_attr_trusted(xmppcore_stanza *s, const char *name,
+                               const char *value)
+{
+    char *v = xi_arena_strndup(s->arena, value, strlen(value));
+    if (!v)
+        return XMPPCORE_E_NOMEM;
+    for (uint32_t i = 0; i < s->nattrs; i++) {
+        if (!s->attrs[i].ns[0] && strcmp(s->attrs[i].name, name) == 0) {
+            s->attrs[i].value = v;
+            return 0;
+        }
+    }
+    if (s->nattrs == s->attr_cap) {
+        uint32_t cap = s->attr_cap ? s->attr_cap * 2 : 4;
+        xi_attr *na = xi_arena_alloc(s->arena, cap * sizeof *na);
+        if (!na)
+            return XMPPCORE_E_NOMEM;
+        if (s->nattrs)
+            memcpy(na, s->attrs, s->nattrs * sizeof *na);
+        s->attrs = na;
+        s->attr_cap = cap;
+    }
+    s->attrs[s->nattrs].ns = "";
+    s->attrs[s->nattrs].name = name;
+    s->attrs[s->nattrs].value = v;
+    s->nattrs++;
+    return 0;
+}
+
 int xmppcore_stanza_set_attr(xmppcore_stanza *s, const char *name,
                              const char *value)
 {

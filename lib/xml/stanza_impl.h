@@ -79,6 +79,14 @@ static inline void xi_stanza_set_ns_static(xmppcore_stanza *node,
         node->ns = ns;
 }
 
+/*
+ * Sets a no-namespace attribute without the checks of the public call:
+ * for the library's own values (a JID it enforced). name must be a
+ * literal (it is not copied); value is copied. 0 or XMPPCORE_E_NOMEM.
+ */
+int xi_stanza_set_attr_trusted(xmppcore_stanza *node, const char *name,
+                               const char *value);
+
 /* Returns a static copy for well-known namespaces, else NULL. */
 const char *xi_ns_intern(const char *ns, size_t len);
 
