@@ -101,9 +101,12 @@ static void attr_escape(const char *in, char *out, size_t outsz)
 
 static void send_header(xmppcore_conn *c, const char *to_attr)
 {
-    char buf[1200], from[300], to[300];
-    attr_escape(c->vhost ? c->vhost->domain : "", from, sizeof from);
-    to[0] = '\0';
+    char buf[1200], from[300] = "", to[300] = "";
+    if (c->vhost) {
+        char esc[280];
+        attr_escape(c->vhost->domain, esc, sizeof esc);
+        snprintf(from, sizeof from, " from='%s'", esc);
+    }
     if (to_attr) {
         char esc[280];
         attr_escape(to_attr, esc, sizeof esc);
@@ -111,20 +114,9 @@ static void send_header(xmppcore_conn *c, const char *to_attr)
     }
     snprintf(buf, sizeof buf,
              "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-             "xmlns:stream='http://etherx.jabber.org/streams' id='%s'%s%s%s "
+             "xmlns:stream='http://etherx.jabber.org/streams' id='%s'%s%s "
              "version='1.0' xml:lang='en'>",
-             c->stream_id, c->vhost ? " from='" : "", c->vhost ? from : "",
-             c->vhost ? "'" : "");
-    /* (the 'to' goes after 'from' for readability) */
-    if (to[0]) {
-        size_t n = strlen(buf);
-        /* insert before " version=" */
-        char *v = strstr(buf, " version='1.0'");
-        if (v && n + strlen(to) < sizeof buf) {
-            memmove(v + strlen(to), v, strlen(v) + 1);
-            memcpy(v, to, strlen(to));
-        }
-    }
+             c->stream_id, from, to);
     send_str(c, buf);
     c->header_sent = true;
 }

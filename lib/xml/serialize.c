@@ -71,11 +71,16 @@ static int ser_elem(struct xmppcore_buffer *b, const xmppcore_stanza *s,
 {
     if (!s->name)
         return put_escaped(b, s->ns, s->text_len, 1);
-    if (xi_buf_put(b, "<", 1) < 0 || xi_buf_puts(b, s->name) < 0)
-        return XMPPCORE_E_NOMEM;
     if (!default_ns)
         default_ns = "";
-    if (s->ns != default_ns && strcmp(s->ns, default_ns) != 0)
+    /* The XML namespace cannot be a default namespace: such an element
+     * keeps its reserved prefix, and its children the outer default. */
+    bool xml_ns = strcmp(s->ns, XMPPCORE_NS_XML) == 0;
+    const char *pfx = xml_ns ? "xml:" : "";
+    if (xi_buf_put(b, "<", 1) < 0 || xi_buf_puts(b, pfx) < 0 ||
+        xi_buf_puts(b, s->name) < 0)
+        return XMPPCORE_E_NOMEM;
+    if (!xml_ns && s->ns != default_ns && strcmp(s->ns, default_ns) != 0)
         if (put_attr(b, NULL, "xmlns", s->ns) < 0)
             return XMPPCORE_E_NOMEM;
     /* A namespaced attribute (other than xml:) gets the prefix "ns<i>",
@@ -112,10 +117,10 @@ static int ser_elem(struct xmppcore_buffer *b, const xmppcore_stanza *s,
     if (xi_buf_put(b, ">", 1) < 0)
         return XMPPCORE_E_NOMEM;
     for (const xmppcore_stanza *c = s->first; c; c = c->next)
-        if (ser_elem(b, c, s->ns) < 0)
+        if (ser_elem(b, c, xml_ns ? default_ns : s->ns) < 0)
             return XMPPCORE_E_NOMEM;
-    if (xi_buf_put(b, "</", 2) < 0 || xi_buf_puts(b, s->name) < 0 ||
-        xi_buf_put(b, ">", 1) < 0)
+    if (xi_buf_put(b, "</", 2) < 0 || xi_buf_puts(b, pfx) < 0 ||
+        xi_buf_puts(b, s->name) < 0 || xi_buf_put(b, ">", 1) < 0)
         return XMPPCORE_E_NOMEM;
     return 0;
 }

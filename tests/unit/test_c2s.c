@@ -596,6 +596,14 @@ static void test_stream_errors(void)
     setup();
     client a;
     cl_open(&a, plain_l);
+    /* a 'from' on the client's header comes back as our 'to' */
+    cl_send(&a, "<?xml version='1.0'?><stream:stream to='example.com' from='Juliet@Example.com' "
+                "version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+    CHECK(strncmp(xmppcore_buffer_data(a.in), "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='http://etherx.jabber.org/streams' id='", 100) == 0);
+    EXPECT(&a, " from='example.com' to='juliet@example.com' version='1.0' xml:lang='en'>");
+    cl_free(&a);
+    cl_open(&a, plain_l);
     cl_send(&a, "<?xml version='1.0'?><stream:stream to='unknown.net' version='1.0' "
                 "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
     EXPECT(&a, "<host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>");

@@ -150,6 +150,21 @@ static void test_namespaces(void)
     xmppcore_stanza_free(s);
 }
 
+static void test_xml_namespace_element(void)
+{
+    /* <xml:x> is namespace-well-formed; it must round-trip without
+     * declaring the XML namespace as a default (which XML forbids). */
+    const char *xml = "<a xmlns='u'><xml:x l='1'><b/></xml:x></a>";
+    xmppcore_stanza *s = NULL, *back = NULL;
+    CHECK_EQ_INT(xmppcore_stanza_parse(NULL, xml, strlen(xml), &s), 0);
+    const char *out = ser(s, NULL);
+    CHECK_STR(out, "<a xmlns=\"u\"><xml:x l=\"1\"><b/></xml:x></a>");
+    CHECK_EQ_INT(xmppcore_stanza_parse(NULL, out, strlen(out), &back), 0);
+    CHECK(back && xmppcore_stanza_equal(s, back));
+    xmppcore_stanza_free(back);
+    xmppcore_stanza_free(s);
+}
+
 static void test_copy_and_equal(void)
 {
     const char *xml =
@@ -272,5 +287,5 @@ static void test_oom(void)
 
 TEST_MAIN(TEST_ENTRY(test_build_and_query), TEST_ENTRY(test_invalid_input),
           TEST_ENTRY(test_escaping), TEST_ENTRY(test_namespaces),
-          TEST_ENTRY(test_copy_and_equal), TEST_ENTRY(test_large_tree),
+          TEST_ENTRY(test_xml_namespace_element), TEST_ENTRY(test_copy_and_equal), TEST_ENTRY(test_large_tree),
           TEST_ENTRY(test_oom))
