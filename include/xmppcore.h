@@ -16,6 +16,7 @@
 #include "xmppcore/store.h"
 #include "xmppcore/tls.h"
 #include "xmppcore/sasl.h"
+#include "xmppcore/server.h"
 
 #ifdef __cplusplus
 extern "C" {

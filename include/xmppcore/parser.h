@@ -121,9 +121,30 @@ XMPPCORE_API int xmppcore_parser_reset(xmppcore_parser *parser);
 /*
  * From inside a callback: stop parsing after the current element and
  * return from xmppcore_parser_feed() with *consumed telling how far it got.
- * Used at STARTTLS, where the bytes after <starttls/> belong to TLS.
+ * Used at STARTTLS, where the bytes after <starttls/> belong to TLS, and
+ * when the stream must wait (e.g. for storage) before reading on. After a
+ * stop, feeding fails with XMPPCORE_E_STATE until xmppcore_parser_reset()
+ * (new stream) or xmppcore_parser_resume() (same stream).
  */
 XMPPCORE_API void xmppcore_parser_stop(xmppcore_parser *parser);
+
+/*
+ * Continues the same stream after a stop: the next bytes are parsed as
+ * more children of the stream element, with the header's namespace
+ * declarations in force. Not from inside a callback. Returns 0,
+ * XMPPCORE_E_STATE (inside a callback, after an error) or
+ * XMPPCORE_E_NOMEM.
+ */
+XMPPCORE_API int xmppcore_parser_resume(xmppcore_parser *parser);
+
+/*
+ * Releases expat's memory (about 10 KiB) while the stream sits between
+ * stanzas; the next feed restores it transparently (at the cost of a few
+ * microseconds). For idle connections. Returns 0, or XMPPCORE_E_STATE
+ * when the parser is not between stanzas of an open stream (then nothing
+ * changes). Not from inside a callback.
+ */
+XMPPCORE_API int xmppcore_parser_hibernate(xmppcore_parser *parser);
 
 /*
  * A short English description of the last error (e.g. "stanza exceeds

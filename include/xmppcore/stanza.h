@@ -211,6 +211,26 @@ XMPPCORE_API int xmppcore_stanza_remove(xmppcore_stanza *node);
 XMPPCORE_API int xmppcore_stanza_set_name(xmppcore_stanza *node,
                                           const char *name);
 
+/* ---- Replies ---- */
+
+/*
+ * A new root answering stanza: same name and namespace (jabber:client if
+ * it has none), the same id, 'from' and 'to' swapped, and 'type' set
+ * (NULL: none). For IQ results and errors. NULL on allocation failure.
+ */
+XMPPCORE_API xmppcore_stanza *xmppcore_stanza_reply(const xmppcore_stanza *stanza,
+                                                    const char *type);
+
+/*
+ * A stanza error answering stanza (RFC 6120 §8.3): a reply of type
+ * "error" with <error type='error_type'><condition xmlns=stanzas/></error>.
+ * error_type is "cancel", "modify", "auth", "wait" or "continue".
+ * NULL on allocation failure or bad arguments.
+ */
+XMPPCORE_API xmppcore_stanza *xmppcore_stanza_error_reply(const xmppcore_stanza *stanza,
+                                                          const char *error_type,
+                                                          const char *condition);
+
 /* ---- Serialization ---- */
 
 /*

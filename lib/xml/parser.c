@@ -39,6 +39,13 @@ struct xmppcore_parser {
     xmppcore_stanza *root, *cur;
     struct xmppcore_buffer text; /* character data not yet in the tree */
     char *default_ns;            /* declared on the stream header */
+    /* The header's namespace declarations and the stream element's
+     * prefix, replayed to a fresh expat by xmppcore_parser_resume(). */
+    struct xmppcore_buffer hdr_decls; /* " xmlns:p='uri'..." as XML text */
+    char *stream_prefix;              /* NULL: unprefixed */
+    bool priming;                     /* parsing our replayed header */
+    bool hibernated;                  /* expat released at a boundary */
+    bool in_cdata;                    /* inside <![CDATA[ ... ]]> */
     bool header_done;
     bool reset_req, stop_req, stopped;
     bool parsing; /* inside XML_Parse: callbacks may run */
@@ -141,19 +148,31 @@ static bool check_size(xmppcore_parser *p, uint64_t pos)
     return true;
 }
 
-/* Splits expat's "uri<SEP>local" (or "local"). */
+/* Splits expat's "uri<SEP>local<SEP>prefix" (or "uri<SEP>local", or
+ * "local"). The local name is returned NUL-terminated in a copy only when
+ * a prefix follows it, so callers get its length instead. */
 static void split_name(const char *full, const char **ns, size_t *ns_len,
-                       const char **local)
+                       const char **local, size_t *local_len,
+                       const char **prefix)
 {
     const char *sep = strchr(full, NS_SEP);
+    *prefix = NULL;
     if (sep) {
         *ns = full;
         *ns_len = (size_t)(sep - full);
         *local = sep + 1;
+        const char *sep2 = strchr(*local, NS_SEP);
+        if (sep2) {
+            *local_len = (size_t)(sep2 - *local);
+            *prefix = sep2 + 1;
+        } else {
+            *local_len = strlen(*local);
+        }
     } else {
         *ns = "";
         *ns_len = 0;
         *local = full;
+        *local_len = strlen(full);
     }
 }
 
@@ -184,14 +203,14 @@ static int set_attrs(xmppcore_parser *p, xmppcore_stanza *e, const char **atts)
     if (!e->attrs)
         return XMPPCORE_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        const char *ns, *local;
-        size_t ns_len;
-        split_name(atts[2 * i], &ns, &ns_len, &local);
+        const char *ns, *local, *prefix;
+        size_t ns_len, local_len;
+        split_name(atts[2 * i], &ns, &ns_len, &local, &local_len, &prefix);
         xi_attr *at = &e->attrs[i];
         at->ns = xi_ns_intern(ns, ns_len);
         if (!at->ns)
             at->ns = xi_arena_strndup(a, ns, ns_len);
-        at->name = xi_arena_strndup(a, local, strlen(local));
+        at->name = xi_arena_strndup(a, local, local_len);
         at->value = xi_arena_strndup(a, atts[2 * i + 1], strlen(atts[2 * i + 1]));
         if (!at->ns || !at->name || !at->value)
             return XMPPCORE_E_NOMEM;
@@ -211,20 +230,34 @@ static void after_callback(xmppcore_parser *p)
 }
 
 static void on_stream_header(xmppcore_parser *p, const char *ns, size_t ns_len,
-                             const char *local, const char **atts)
+                             const char *local, size_t local_len,
+                             const char *prefix, const char **atts)
 {
+    if (p->priming) {
+        /* Our own replayed header: state only, no callback. */
+        p->header_done = true;
+        p->boundary = pos_after_event(p);
+        return;
+    }
     if (ns_len != strlen(XMPPCORE_NS_STREAMS) ||
         memcmp(ns, XMPPCORE_NS_STREAMS, ns_len) != 0) {
         fail(p, XMPPCORE_E_INVALID_NAMESPACE,
              "stream element not in the streams namespace");
         return;
     }
-    if (strcmp(local, "stream") != 0) {
-        fail(p, XMPPCORE_E_XML, "top-level element <%s/> is not a stream",
-             local);
+    if (local_len != 6 || memcmp(local, "stream", 6) != 0) {
+        fail(p, XMPPCORE_E_XML, "top-level element <%.*s/> is not a stream",
+             (int)(local_len > 64 ? 64 : local_len), local);
         return;
     }
-    xmppcore_stanza *h = xi_stanza_new_root(p->mem, 512, local, strlen(local),
+    if (prefix) {
+        p->stream_prefix = xi_strdup(p->mem, prefix);
+        if (!p->stream_prefix) {
+            fail(p, XMPPCORE_E_NOMEM, "out of memory");
+            return;
+        }
+    }
+    xmppcore_stanza *h = xi_stanza_new_root(p->mem, 512, local, local_len,
                                             ns, ns_len);
     int rc = h ? set_attrs(p, h, atts) : XMPPCORE_E_NOMEM;
     if (rc != 0) {
@@ -247,13 +280,13 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     if (p->error)
         return;
     p->depth++;
-    const char *ns, *local;
-    size_t ns_len;
-    split_name(name, &ns, &ns_len, &local);
+    const char *ns, *local, *prefix;
+    size_t ns_len, local_len;
+    split_name(name, &ns, &ns_len, &local, &local_len, &prefix);
     if (!p->document && p->depth == 1) {
         if (!check_size(p, pos_after_event(p)))
             return;
-        on_stream_header(p, ns, ns_len, local, atts);
+        on_stream_header(p, ns, ns_len, local, local_len, prefix, atts);
         return;
     }
     if (!check_size(p, pos_after_event(p)))
@@ -266,7 +299,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     }
     xmppcore_stanza *e;
     if (inner == 1) {
-        e = xi_stanza_new_root(p->mem, STANZA_ARENA_HINT, local, strlen(local),
+        e = xi_stanza_new_root(p->mem, STANZA_ARENA_HINT, local, local_len,
                                ns, ns_len);
         p->root = e;
     } else {
@@ -278,7 +311,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         const char *shared = NULL;
         if (strlen(p->cur->ns) == ns_len && memcmp(p->cur->ns, ns, ns_len) == 0)
             shared = p->cur->ns;
-        e = xi_stanza_new_elem(p->root->arena, p->cur, local, strlen(local),
+        e = xi_stanza_new_elem(p->root->arena, p->cur, local, local_len,
                                shared, ns, ns_len);
     }
     if (!e) {
@@ -341,6 +374,16 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
         fail(p, XMPPCORE_E_NOMEM, "out of memory");
 }
 
+static void XMLCALL on_cdata_start(void *ud)
+{
+    ((xmppcore_parser *)ud)->in_cdata = true;
+}
+
+static void XMLCALL on_cdata_end(void *ud)
+{
+    ((xmppcore_parser *)ud)->in_cdata = false;
+}
+
 static void XMLCALL on_xmldecl(void *ud, const XML_Char *version,
                                const XML_Char *encoding, int standalone)
 {
@@ -351,16 +394,42 @@ static void XMLCALL on_xmldecl(void *ud, const XML_Char *version,
         fail(p, XMPPCORE_E_ENCODING, "encoding %.40s is not UTF-8", encoding);
 }
 
+/* Appends text to the buffer escaped for a single-quoted attribute. */
+static int put_attr_text(struct xmppcore_buffer *b, const char *t)
+{
+    for (; *t; t++) {
+        const char *r = *t == '&' ? "&amp;" : *t == '<' ? "&lt;"
+                      : *t == '\'' ? "&apos;" : NULL;
+        if (r ? xi_buf_puts(b, r) < 0 : xi_buf_put(b, t, 1) < 0)
+            return XMPPCORE_E_NOMEM;
+    }
+    return 0;
+}
+
 static void XMLCALL on_ns_start(void *ud, const XML_Char *prefix,
                                 const XML_Char *uri)
 {
     xmppcore_parser *p = ud;
-    if (p->error || p->document || p->depth != 0 || prefix)
+    if (p->error || p->document || p->depth != 0 || p->priming)
         return;
-    /* The stream header's default namespace: the content namespace. */
-    xi_free(p->mem, p->default_ns);
-    p->default_ns = xi_strdup(p->mem, uri ? uri : "");
-    if (!p->default_ns)
+    /* Declarations on the stream header: kept to replay on resume. */
+    int rc = xi_buf_puts(&p->hdr_decls, prefix ? " xmlns:" : " xmlns");
+    if (!rc && prefix)
+        rc = xi_buf_puts(&p->hdr_decls, prefix);
+    if (!rc)
+        rc = xi_buf_puts(&p->hdr_decls, "='");
+    if (!rc)
+        rc = put_attr_text(&p->hdr_decls, uri ? uri : "");
+    if (!rc)
+        rc = xi_buf_puts(&p->hdr_decls, "'");
+    if (!rc && !prefix) {
+        /* The stream header's default namespace: the content namespace. */
+        xi_free(p->mem, p->default_ns);
+        p->default_ns = xi_strdup(p->mem, uri ? uri : "");
+        if (!p->default_ns)
+            rc = XMPPCORE_E_NOMEM;
+    }
+    if (rc)
         fail(p, XMPPCORE_E_NOMEM, "out of memory");
 }
 
@@ -412,7 +481,7 @@ static void XMLCALL on_skipped(void *ud, const XML_Char *name, int is_param)
 }
 
 /* (Re)creates expat's state for a new document. */
-static int setup_expat(xmppcore_parser *p)
+static int expat_fresh(xmppcore_parser *p)
 {
     if (p->xp) {
         if (!XML_ParserReset(p->xp, "UTF-8"))
@@ -423,9 +492,11 @@ static int setup_expat(xmppcore_parser *p)
             return XMPPCORE_E_NOMEM;
     }
     XML_Parser x = p->xp;
+    XML_SetReturnNSTriplet(x, XML_TRUE);
     XML_SetUserData(x, p);
     XML_SetElementHandler(x, on_start, on_end);
     XML_SetCharacterDataHandler(x, on_text);
+    XML_SetCdataSectionHandler(x, on_cdata_start, on_cdata_end);
     XML_SetXmlDeclHandler(x, on_xmldecl);
     XML_SetStartNamespaceDeclHandler(x, on_ns_start);
     XML_SetCommentHandler(x, on_comment);
@@ -441,16 +512,27 @@ static int setup_expat(xmppcore_parser *p)
     xmppcore_stanza_free(p->root);
     p->root = p->cur = NULL;
     xmppcore_buffer_clear(&p->text);
-    xi_free(p->mem, p->default_ns);
-    p->default_ns = NULL;
     p->depth = 0;
-    p->header_done = false;
-    p->boundary = 0;
     p->fed = 0;
     p->error = 0;
     p->errtext[0] = '\0';
     p->reset_req = p->stop_req = p->stopped = false;
+    p->hibernated = false;
+    p->in_cdata = false;
     return 0;
+}
+
+/* A new stream: fresh expat and no header seen. */
+static int setup_expat(xmppcore_parser *p)
+{
+    xi_free(p->mem, p->default_ns);
+    p->default_ns = NULL;
+    xi_free(p->mem, p->stream_prefix);
+    p->stream_prefix = NULL;
+    xmppcore_buffer_clear(&p->hdr_decls);
+    p->header_done = false;
+    p->boundary = 0;
+    return expat_fresh(p);
 }
 
 static xmppcore_parser *parser_create(const xmppcore_parser_callbacks *cb,
@@ -465,6 +547,7 @@ static xmppcore_parser *parser_create(const xmppcore_parser_callbacks *cb,
         return NULL;
     p->mem = mem;
     p->text.mem = mem;
+    p->hdr_decls.mem = mem;
     if (cb)
         p->cb = *cb;
     p->ud = ud;
@@ -496,7 +579,9 @@ void xmppcore_parser_free(xmppcore_parser *p)
     WITH_MEM_END();
     xmppcore_stanza_free(p->root);
     xi_free(p->mem, p->text.data);
+    xi_free(p->mem, p->hdr_decls.data);
     xi_free(p->mem, p->default_ns);
+    xi_free(p->mem, p->stream_prefix);
     xi_free(p->mem, p);
 }
 
@@ -538,6 +623,75 @@ void xmppcore_parser_stop(xmppcore_parser *p)
     p->stop_req = true;
 }
 
+int xmppcore_parser_resume(xmppcore_parser *p)
+{
+    if (p->parsing || p->document || p->error)
+        return p->error ? p->error : XMPPCORE_E_STATE;
+    if (!p->header_done) {
+        /* Nothing to replay: a plain restart. */
+        WITH_MEM_BEGIN(p);
+        int r = setup_expat(p);
+        WITH_MEM_END();
+        return r;
+    }
+    /* Replay the stream header to a fresh expat without telling anyone,
+     * so the bytes that follow parse as the stream's children. */
+    struct xmppcore_buffer hdr = {p->mem, NULL, 0, 0, 0};
+    const char *pre = p->stream_prefix;
+    int rc = xi_buf_puts(&hdr, "<");
+    if (!rc && pre)
+        rc = xi_buf_puts(&hdr, pre);
+    if (!rc)
+        rc = xi_buf_puts(&hdr, pre ? ":stream" : "stream");
+    if (!rc)
+        rc = xi_buf_put(&hdr, xmppcore_buffer_data(&p->hdr_decls),
+                        p->hdr_decls.len);
+    if (!rc)
+        rc = xi_buf_puts(&hdr, ">");
+    WITH_MEM_BEGIN(p);
+    if (!rc)
+        rc = expat_fresh(p);
+    if (!rc) {
+        p->boundary = 0;
+        p->priming = true;
+        p->parsing = true;
+        enum XML_Status st = XML_Parse(p->xp, xmppcore_buffer_data(&hdr),
+                                       (int)hdr.len, XML_FALSE);
+        p->parsing = false;
+        p->priming = false;
+        if (st != XML_STATUS_OK || p->error) {
+            rc = XMPPCORE_E_INTERNAL;
+            p->error = 0;
+            p->hibernated = true; /* try again on the next feed */
+        } else {
+            p->fed = hdr.len;
+            p->boundary = p->fed;
+        }
+    }
+    WITH_MEM_END();
+    xi_free(p->mem, hdr.data);
+    return rc == XMPPCORE_E_INTERNAL ? XMPPCORE_E_NOMEM : rc;
+}
+
+int xmppcore_parser_hibernate(xmppcore_parser *p)
+{
+    if (p->parsing || p->document || p->error || p->stopped ||
+        !p->header_done || p->depth != 1 || p->root || p->in_cdata ||
+        p->fed != p->boundary)
+        return XMPPCORE_E_STATE;
+    if (p->hibernated)
+        return 0;
+    WITH_MEM_BEGIN(p);
+    XML_ParserFree(p->xp);
+    WITH_MEM_END();
+    p->xp = NULL;
+    xi_free(p->mem, p->text.data);
+    memset(&p->text, 0, sizeof p->text);
+    p->text.mem = p->mem;
+    p->hibernated = true;
+    return 0;
+}
+
 static void set_expat_error(xmppcore_parser *p)
 {
     enum XML_Error e = XML_GetErrorCode(p->xp);
@@ -558,6 +712,11 @@ static int feed(xmppcore_parser *p, const char *data, size_t len, bool final,
         return p->error;
     if (p->stopped)
         return XMPPCORE_E_STATE;
+    if (p->hibernated) {
+        int r = xmppcore_parser_resume(p);
+        if (r < 0)
+            return r;
+    }
     int rc = 0;
     WITH_MEM_BEGIN(p);
     while (done < len || (final && done == len)) {
@@ -582,7 +741,7 @@ static int feed(xmppcore_parser *p, const char *data, size_t len, bool final,
                 if (rc < 0)
                     break;
             } else {
-                p->stopped = true; /* only a reset may follow */
+                p->stopped = true; /* a reset or resume must follow */
             }
             if (stop) {
                 p->stop_req = false;

@@ -448,7 +448,9 @@ int xmppcore_stanza_equal(const xmppcore_stanza *a, const xmppcore_stanza *b)
 int xmppcore_stanza_set_attr_ns(xmppcore_stanza *s, const char *ns,
                                 const char *name, const char *value)
 {
-    if (!s->name || !valid_name(name) || strncmp(name, "xmlns", 5) == 0)
+    /* "xmlns" itself is a namespace declaration, which the serializer
+     * writes; "xmlns-x" and the like are ordinary names. */
+    if (!s->name || !valid_name(name) || strcmp(name, "xmlns") == 0)
         return XMPPCORE_E_INVAL;
     if (!ns)
         ns = "";
@@ -554,6 +556,30 @@ int xmppcore_stanza_set_text(xmppcore_stanza *s, const char *text)
     return 0;
 }
 
+/* Copies src's attributes into dst (which has none) in arena a. */
+static int copy_attrs(xi_arena *a, xmppcore_stanza *dst,
+                      const xmppcore_stanza *src)
+{
+    if (!src->nattrs)
+        return 0;
+    dst->attrs = xi_arena_alloc(a, src->nattrs * sizeof *dst->attrs);
+    if (!dst->attrs)
+        return XMPPCORE_E_NOMEM;
+    for (uint32_t i = 0; i < src->nattrs; i++) {
+        const xi_attr *sa = &src->attrs[i];
+        xi_attr *da = &dst->attrs[i];
+        da->ns = xi_ns_intern(sa->ns, strlen(sa->ns));
+        if (!da->ns)
+            da->ns = xi_arena_strndup(a, sa->ns, strlen(sa->ns));
+        da->name = xi_arena_strndup(a, sa->name, strlen(sa->name));
+        da->value = xi_arena_strndup(a, sa->value, strlen(sa->value));
+        if (!da->ns || !da->name || !da->value)
+            return XMPPCORE_E_NOMEM;
+    }
+    dst->nattrs = dst->attr_cap = src->nattrs;
+    return 0;
+}
+
 /* Copies src's subtree into arena a below parent (NULL: unlinked). */
 static xmppcore_stanza *copy_into(xi_arena *a, xmppcore_stanza *parent,
                                   const xmppcore_stanza *src)
@@ -571,23 +597,8 @@ static xmppcore_stanza *copy_into(xi_arena *a, xmppcore_stanza *parent,
                                             strlen(src->ns));
     if (!c)
         return NULL;
-    if (src->nattrs) {
-        c->attrs = xi_arena_alloc(a, src->nattrs * sizeof *c->attrs);
-        if (!c->attrs)
-            return NULL;
-        for (uint32_t i = 0; i < src->nattrs; i++) {
-            const xi_attr *sa = &src->attrs[i];
-            xi_attr *da = &c->attrs[i];
-            da->ns = xi_ns_intern(sa->ns, strlen(sa->ns));
-            if (!da->ns)
-                da->ns = xi_arena_strndup(a, sa->ns, strlen(sa->ns));
-            da->name = xi_arena_strndup(a, sa->name, strlen(sa->name));
-            da->value = xi_arena_strndup(a, sa->value, strlen(sa->value));
-            if (!da->ns || !da->name || !da->value)
-                return NULL;
-        }
-        c->nattrs = c->attr_cap = src->nattrs;
-    }
+    if (copy_attrs(a, c, src) < 0)
+        return NULL;
     for (const xmppcore_stanza *k = src->first; k; k = k->next)
         if (!copy_into(a, c, k))
             return NULL;
@@ -620,20 +631,17 @@ xmppcore_stanza *xmppcore_stanza_copy(const xmppcore_stanza *src)
                                             src->ns, strlen(src->ns));
     if (!r)
         return NULL;
-    /* Copy the root's attributes and children into the new root. */
-    xi_arena *a = r->arena;
-    bool ok = true;
-    if (src->nattrs) {
-        for (uint32_t i = 0; ok && i < src->nattrs; i++)
-            ok = xmppcore_stanza_set_attr_ns(r, src->attrs[i].ns,
-                                             src->attrs[i].name,
-                                             src->attrs[i].value) == 0;
-    }
-    for (const xmppcore_stanza *k = src->first; ok && k; k = k->next)
-        ok = copy_into(a, r, k) != NULL;
-    if (!ok) {
+    /* Copy the root's attributes and children as they are: the source is
+     * a valid tree, so nothing needs checking again. */
+    if (copy_attrs(r->arena, r, src) < 0) {
         xmppcore_stanza_free(r);
         return NULL;
+    }
+    for (const xmppcore_stanza *k = src->first; k; k = k->next) {
+        if (!copy_into(r->arena, r, k)) {
+            xmppcore_stanza_free(r);
+            return NULL;
+        }
     }
     return r;
 }
@@ -689,4 +697,45 @@ int xmppcore_stanza_set_name(xmppcore_stanza *s, const char *name)
         return XMPPCORE_E_NOMEM;
     s->name = n;
     return 0;
+}
+
+/* ---- Replies ---- */
+
+xmppcore_stanza *xmppcore_stanza_reply(const xmppcore_stanza *st,
+                                       const char *type)
+{
+    if (!st->name)
+        return NULL;
+    const char *ns = st->ns[0] ? st->ns : XMPPCORE_NS_CLIENT;
+    xmppcore_stanza *r = xi_stanza_new_root(st->arena->mem, 256, st->name,
+                                            strlen(st->name), ns, strlen(ns));
+    if (!r)
+        return NULL;
+    const char *id = xmppcore_stanza_attr(st, "id");
+    const char *from = xmppcore_stanza_attr(st, "from");
+    const char *to = xmppcore_stanza_attr(st, "to");
+    if ((id && xmppcore_stanza_set_attr(r, "id", id) < 0) ||
+        (from && xmppcore_stanza_set_attr(r, "to", from) < 0) ||
+        (to && xmppcore_stanza_set_attr(r, "from", to) < 0) ||
+        (type && xmppcore_stanza_set_attr(r, "type", type) < 0)) {
+        xmppcore_stanza_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+xmppcore_stanza *xmppcore_stanza_error_reply(const xmppcore_stanza *st,
+                                             const char *error_type,
+                                             const char *condition)
+{
+    if (!error_type || !condition)
+        return NULL;
+    xmppcore_stanza *r = xmppcore_stanza_reply(st, "error");
+    xmppcore_stanza *e = r ? xmppcore_stanza_add_child(r, "error", NULL) : NULL;
+    if (!e || xmppcore_stanza_set_attr(e, "type", error_type) < 0 ||
+        !xmppcore_stanza_add_child(e, condition, XMPPCORE_NS_STANZAS)) {
+        xmppcore_stanza_free(r);
+        return NULL;
+    }
+    return r;
 }

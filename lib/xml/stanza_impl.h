@@ -70,6 +70,15 @@ xmppcore_stanza *xi_stanza_new_elem(xi_arena *a, xmppcore_stanza *parent,
 int xi_stanza_append_text(xi_arena *a, xmppcore_stanza *parent,
                           const char *text, size_t len);
 
+/* Sets node's namespace to a string that outlives every tree (a
+ * literal). Children keep theirs. */
+static inline void xi_stanza_set_ns_static(xmppcore_stanza *node,
+                                           const char *ns)
+{
+    if (node->name)
+        node->ns = ns;
+}
+
 /* Returns a static copy for well-known namespaces, else NULL. */
 const char *xi_ns_intern(const char *ns, size_t len);
 

@@ -422,10 +422,114 @@ static void test_oom(void)
     CHECK(completed);
 }
 
+static void test_stop_and_resume(void)
+{
+    /* Stopping after an element and resuming the same stream gives the
+     * same events as never stopping. */
+    const char *s = "<s:stream xmlns:s='http://etherx.jabber.org/streams' "
+                    "xmlns='jabber:client' xmlns:x='urn:x' to='d'>"
+                    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+                    "<message><body>after</body><x:y/></message></s:stream>";
+    char whole[2048];
+    CHECK_EQ_INT(parse_all(s, 0, whole, sizeof whole), 0);
+    rec r;
+    rec_init(&r, NULL);
+    r.stop_on = "auth";
+    size_t consumed = 0, len = strlen(s);
+    CHECK_EQ_INT(xmppcore_parser_feed(r.p, s, len, &consumed), 0);
+    CHECK(consumed < len);
+    CHECK_EQ_INT(r.stanzas, 1);
+    CHECK_EQ_INT(xmppcore_parser_feed(r.p, "<a/>", 4, NULL), XMPPCORE_E_STATE);
+    CHECK_EQ_INT(xmppcore_parser_resume(r.p), 0);
+    r.stop_on = NULL;
+    CHECK_EQ_INT(xmppcore_parser_feed(r.p, s + consumed, len - consumed, NULL), 0);
+    CHECK_STR(xmppcore_buffer_data(r.log), whole);
+    CHECK_EQ_INT(r.ends, 1);
+    rec_done(&r);
+}
+
+static long hib_live;
+static void *hib_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    size_t *p = malloc(n + sizeof(size_t) * 2);
+    p[0] = n;
+    hib_live += (long)n;
+    return p + 2;
+}
+static void *hib_realloc(void *q, size_t n, void *ud)
+{
+    (void)ud;
+    size_t *p = (size_t *)q - 2;
+    hib_live -= (long)p[0];
+    p = realloc(p, n + sizeof(size_t) * 2);
+    p[0] = n;
+    hib_live += (long)n;
+    return p + 2;
+}
+static void hib_free(void *q, void *ud)
+{
+    (void)ud;
+    size_t *p = (size_t *)q - 2;
+    hib_live -= (long)p[0];
+    free(p);
+}
+
+static void test_hibernate(void)
+{
+    char whole[8192];
+    CHECK_EQ_INT(parse_all(stream_text, 0, whole, sizeof whole), 0);
+    /* Hibernating after every feed, wherever allowed, changes nothing. */
+    for (size_t chunk = 1; chunk <= 9; chunk += 4) {
+        rec r;
+        rec_init(&r, NULL);
+        int slept = 0;
+        for (size_t off = 0; off < strlen(stream_text); off += chunk) {
+            size_t n = strlen(stream_text) - off < chunk ? strlen(stream_text) - off : chunk;
+            CHECK_EQ_INT(xmppcore_parser_feed(r.p, stream_text + off, n, NULL), 0);
+            if (xmppcore_parser_hibernate(r.p) == 0)
+                slept++;
+        }
+        if (chunk == 1)
+            CHECK(slept > 3);
+        CHECK_STR(xmppcore_buffer_data(r.log), whole);
+        rec_done(&r);
+    }
+    /* Not inside a stanza, nor before the header. */
+    rec r;
+    rec_init(&r, NULL);
+    CHECK_EQ_INT(xmppcore_parser_hibernate(r.p), XMPPCORE_E_STATE);
+    CHECK_EQ_INT(feed_chunks(&r, HDR "<message><body>", strlen(HDR) + 15, 0), 0);
+    CHECK_EQ_INT(xmppcore_parser_hibernate(r.p), XMPPCORE_E_STATE);
+    CHECK_EQ_INT(feed_chunks(&r, "x</body></message>", 18, 0), 0);
+    CHECK_EQ_INT(xmppcore_parser_hibernate(r.p), 0);
+    CHECK_EQ_INT(xmppcore_parser_hibernate(r.p), 0);
+    CHECK_EQ_INT(feed_chunks(&r, "<iq type='get' id='1'/>", 23, 0), 0);
+    CHECK_EQ_INT(r.stanzas, 2);
+    rec_done(&r);
+    /* It gives back most of the memory of an idle stream. */
+    xmppcore_mem m = {XMPPCORE_MEM_VERSION, NULL, hib_malloc, hib_realloc, hib_free};
+    rec_init(&r, &m);
+    CHECK_EQ_INT(feed_chunks(&r, HDR "<presence/>", strlen(HDR) + 11, 0), 0);
+    xmppcore_stanza_free(r.last);
+    r.last = NULL;
+    long awake = hib_live;
+    CHECK_EQ_INT(xmppcore_parser_hibernate(r.p), 0);
+    long asleep = hib_live;
+    CHECK(asleep < 1024);
+    CHECK(awake > 4 * asleep);
+    printf("idle parser: %ld bytes awake, %ld hibernated\n", awake, asleep);
+    CHECK_EQ_INT(feed_chunks(&r, "<presence/></stream:stream>", 27, 0), 0);
+    CHECK_EQ_INT(r.ends, 1);
+    rec_done(&r);
+    CHECK_EQ_INT(hib_live, 0);
+}
+
 TEST_MAIN(TEST_ENTRY(test_basic_stream), TEST_ENTRY(test_chunking_equivalence),
           TEST_ENTRY(test_delivered_on_last_byte), TEST_ENTRY(test_restricted_xml),
           TEST_ENTRY(test_encoding_and_utf8), TEST_ENTRY(test_namespaces),
           TEST_ENTRY(test_limits), TEST_ENTRY(test_restart_in_callback),
           TEST_ENTRY(test_stop_in_callback), TEST_ENTRY(test_stream_level_text_and_end),
           TEST_ENTRY(test_large_stanza_across_slices), TEST_ENTRY(test_stanza_parse),
+          TEST_ENTRY(test_stop_and_resume), TEST_ENTRY(test_hibernate),
           TEST_ENTRY(test_oom))

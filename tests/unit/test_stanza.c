@@ -87,6 +87,11 @@ static void test_invalid_input(void)
     CHECK(xmppcore_stanza_new(NULL, "p:q", NULL) == NULL);
     xmppcore_stanza *s = xmppcore_stanza_new(NULL, "x", NULL);
     CHECK_EQ_INT(xmppcore_stanza_set_attr(s, "xmlns", "u"), XMPPCORE_E_INVAL);
+    /* a name that merely starts with "xmlns" is an ordinary attribute */
+    CHECK_EQ_INT(xmppcore_stanza_set_attr(s, "xmlns-x", "u"), 0);
+    xmppcore_stanza *c = xmppcore_stanza_copy(s);
+    CHECK(c && xmppcore_stanza_equal(s, c));
+    xmppcore_stanza_free(c);
     CHECK_EQ_INT(xmppcore_stanza_set_attr(s, "a=b", "u"), XMPPCORE_E_INVAL);
     CHECK_EQ_INT(xmppcore_stanza_set_attr(s, "a", "bad\x01"), XMPPCORE_E_INVAL);
     CHECK_EQ_INT(xmppcore_stanza_add_text(s, "\xff", 1), XMPPCORE_E_INVAL);
