@@ -17,6 +17,7 @@
 #include "xmppcore/tls.h"
 #include "xmppcore/sasl.h"
 #include "xmppcore/server.h"
+#include "xmppcore/net.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -339,11 +339,14 @@ void xi_sm_deliver(xmppcore_server *s, xi_vhost *v, const xmppcore_jid *to,
     const char *name = xmppcore_stanza_name(st);
     const char *type = xmppcore_stanza_attr(st, "type");
     if (strcmp(name, "message") == 0) {
-        if (!type || strcmp(type, "chat") == 0 || strcmp(type, "normal") == 0) {
+        /* Only a chat falls back to the bare JID (§8.5.3.2.1); normal and
+         * groupchat get an error, headline is ignored. */
+        if (type && strcmp(type, "chat") == 0) {
             to_bare(s, v, u, st);
             return;
         }
-        if (strcmp(type, "groupchat") == 0)
+        if (!type || strcmp(type, "normal") == 0 ||
+            strcmp(type, "groupchat") == 0)
             xi_bounce(s, st, "cancel", "service-unavailable");
     } else if (strcmp(name, "iq") == 0) {
         xi_bounce(s, st, "cancel", "service-unavailable");

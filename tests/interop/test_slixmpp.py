@@ -161,6 +161,11 @@ def test_iq_ping_server_and_version_of_peer(server, accounts, tls, mech):
 
 # -- presence -----------------------------------------------------------------
 
+@pytest.mark.xfail(not ON_PROSODY, strict=True,
+                   reason="roster and presence subscriptions (RFC 6121 §2-3) "
+                          "arrive with the IM-essentials issue; until then "
+                          "the server answers roster iqs with "
+                          "service-unavailable")
 def test_presence_after_subscription(server, accounts):
     """The real thing: a subscribes to b, b approves (slixmpp's default
     auto_authorize), then b's available presence with a status reaches a.

@@ -51,6 +51,8 @@ class Result:
         return "exit %s\nstdout:\n%s\nstderr:\n%s" % (
             self.rc, "\n".join(self.lines), self.err[-3000:])
 
+    __repr__ = __str__
+
 
 async def strophe(server, jid, password, tls, *opts):
     port = server.port_tls if tls == "direct" else server.port_starttls
@@ -73,8 +75,10 @@ async def strophe(server, jid, password, tls, *opts):
 
 
 def check_mech(server, res):
+    # After a failure libstrophe tries the next mechanism it supports, so a
+    # failed login may list several; the first is the one it preferred.
     mechs = res.values("mech")
-    assert len(mechs) == 1, res
+    assert len(mechs) >= 1, res
     mech = mechs[0]
     print("libstrophe negotiated %s with %s" % (mech, server.name))
     base = mech[:-5] if mech.endswith("-PLUS") else mech
@@ -136,7 +140,8 @@ def test_strophe_wrong_password(server, accounts, tls):
         res = await strophe(server, a.jid, a.password + "x", tls, "--ping")
         assert res.rc == 2, res
         check_mech(server, res)
-        assert res.values("sasl-failure") == ["not-authorized"], res
+        fails = res.values("sasl-failure")
+        assert fails and all(f == "not-authorized" for f in fails), res
         assert not res.values("connected"), res
     run(body(), timeout=TIMEOUT + 30)
 
@@ -149,7 +154,8 @@ def test_strophe_unknown_user(server, tls):
         res = await strophe(server, server.jid("nobody-" + uuid.uuid4().hex[:8]),
                             "whatever", tls, "--ping")
         assert res.rc == 2, res
-        assert res.values("sasl-failure") == ["not-authorized"], res
+        fails = res.values("sasl-failure")
+        assert fails and all(f == "not-authorized" for f in fails), res
         assert not res.values("connected"), res
     run(body(), timeout=TIMEOUT + 30)
 
