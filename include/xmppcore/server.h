@@ -154,9 +154,11 @@ XMPPCORE_API int64_t xmppcore_server_next_timeout(const xmppcore_server *server)
 
 /*
  * Passes the time: now_ms is a monotonic clock in milliseconds (any
- * origin, never going back). Runs every timer due by then. Call it before
- * the first connection and whenever next_timeout says; calling it more
- * often is harmless. Not from inside a library callback.
+ * origin, never going back). Runs every timer due by then. The library's
+ * notion of "now" (for idle timeouts, keepalives, new connections) is the
+ * last value given here, so a host should tick whenever its loop wakes,
+ * before feeding: it is cheap when nothing is due. Not from inside a
+ * library callback.
  */
 XMPPCORE_API void xmppcore_server_tick(xmppcore_server *server, int64_t now_ms);
 
@@ -227,14 +229,19 @@ XMPPCORE_API int xmppcore_conn_feed(xmppcore_conn *conn, const void *data,
 
 /*
  * The bytes waiting to be written: returns a pointer to them and their
- * count in *len (0: nothing). Borrowed until the next call on conn.
+ * count in *len (0: nothing). Borrowed until the next call on conn. Output
+ * and consume stay valid after `closed` until xmppcore_conn_free(), so the
+ * host can flush the last bytes (the stream error, </stream:stream>).
+ * Neither calls back into the host.
  */
 XMPPCORE_API const void *xmppcore_conn_output(xmppcore_conn *conn, size_t *len);
 
 /* Marks the first n bytes of the output as written. */
 XMPPCORE_API void xmppcore_conn_consume(xmppcore_conn *conn, size_t n);
 
-/* The peer closed its side (read returned 0) or the socket failed. */
+/* The peer closed its side (read returned 0) or the socket failed. The
+ * session ends and `closed` is called before this returns (unless it was
+ * called already). */
 XMPPCORE_API void xmppcore_conn_eof(xmppcore_conn *conn);
 
 /*
