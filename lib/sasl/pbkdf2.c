@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "sasl/sasl_int.h"
+#include "sasl/sha_ni.h"
 #include "xmppcore_config.h"
 
 #if HAVE_MBEDTLS_SHA_STATE
@@ -84,13 +85,19 @@ typedef union {
     mbedtls_sha256_context s256;
 } any_ctx;
 
-/* Runs the compression on block from state `from`, big-endian digest to out. */
+/* Runs the compression on block from state `from`, big-endian digest to
+ * out: with the SHA extensions when the CPU has them. */
 static void compress_from(const hash_ops *h, any_ctx *ctx, const uint32_t *from,
-                          const unsigned char block[64], unsigned char *out)
+                          const unsigned char block[64], unsigned char *out,
+                          void (*ni)(uint32_t *, const unsigned char *))
 {
-    uint32_t *st = h->state(ctx);
+    uint32_t tmp[8];
+    uint32_t *st = ni ? tmp : h->state(ctx);
     memcpy(st, from, h->nstate * 4);
-    h->process(ctx, block);
+    if (ni)
+        ni(st, block);
+    else
+        h->process(ctx, block);
     for (size_t i = 0; i < h->nstate; i++)
         put_be32(out + 4 * i, st[i]);
 }
@@ -144,11 +151,14 @@ int xi_pbkdf2_block(int hash, const char *pw, size_t plen,
     block[h->hlen] = 0x80;
     uint32_t bits = (uint32_t)(64 + h->hlen) * 8;
     put_be32(block + 60, bits);
+    void (*ni)(uint32_t *, const unsigned char *) = NULL;
+    if (xi_sha_ni_available())
+        ni = hash == XI_SCRAM_SHA1 ? xi_sha1_ni_block : xi_sha256_ni_block;
     for (uint32_t it = 1; it < iterations; it++) {
         memcpy(block, u, h->hlen);
-        compress_from(h, &ctx, istate, block, u); /* inner */
+        compress_from(h, &ctx, istate, block, u, ni); /* inner */
         memcpy(block, u, h->hlen);
-        compress_from(h, &ctx, ostate, block, u); /* outer */
+        compress_from(h, &ctx, ostate, block, u, ni); /* outer */
         for (size_t i = 0; i < h->hlen; i++)
             t[i] ^= u[i];
     }

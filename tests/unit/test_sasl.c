@@ -6,10 +6,15 @@
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 
+#include <sodium.h>
+
 #include "testlib.h"
 #include "core/core.h"
 #include "sasl/sasl.h"
 #include "sasl/sasl_int.h"
+#include "sasl/sha_ni.h"
+#include <mbedtls/sha1.h>
+#include <mbedtls/sha256.h>
 #include "xmppcore/sasl.h"
 
 static const unsigned char SECRET[32] = "0123456789abcdef0123456789abcde";
@@ -1278,6 +1283,37 @@ static void test_oom(void)
     oom_exchange(2);
 }
 
+/* The SHA-extension block functions against mbedTLS on random states and
+ * blocks (skipped, and said so, on CPUs without them). */
+static void test_sha_ni(void)
+{
+    if (!xi_sha_ni_available()) {
+        printf("test_sha_ni: CPU without SHA extensions, not run\n");
+        return;
+    }
+    for (int i = 0; i < 200; i++) {
+        unsigned char block[64];
+        uint32_t st[8];
+        randombytes_buf(block, sizeof block);
+        randombytes_buf(st, sizeof st);
+        mbedtls_sha256_context c2;
+        mbedtls_sha256_init(&c2);
+        memcpy(c2.state, st, 32);
+        mbedtls_internal_sha256_process(&c2, block);
+        uint32_t mine[8];
+        memcpy(mine, st, 32);
+        xi_sha256_ni_block(mine, block);
+        CHECK(memcmp(mine, c2.state, 32) == 0);
+        mbedtls_sha1_context c1;
+        mbedtls_sha1_init(&c1);
+        memcpy(c1.state, st, 20);
+        mbedtls_internal_sha1_process(&c1, block);
+        memcpy(mine, st, 20);
+        xi_sha1_ni_block(mine, block);
+        CHECK(memcmp(mine, c1.state, 20) == 0);
+    }
+}
+
 /* The two-compressions-per-iteration PBKDF2 against RFC 6070's vectors and
  * against mbedTLS's generic routine for many lengths. */
 static void test_pbkdf2(void)
@@ -1331,7 +1367,7 @@ static void test_pbkdf2(void)
     }
 }
 
-TEST_MAIN(TEST_ENTRY(test_pbkdf2), TEST_ENTRY(test_base64), TEST_ENTRY(test_conditions),
+TEST_MAIN(TEST_ENTRY(test_sha_ni), TEST_ENTRY(test_pbkdf2), TEST_ENTRY(test_base64), TEST_ENTRY(test_conditions),
           TEST_ENTRY(test_mechanisms), TEST_ENTRY(test_policy_failures),
           TEST_ENTRY(test_scram_sha1_rfc5802),
           TEST_ENTRY(test_scram_sha256_rfc7677),
