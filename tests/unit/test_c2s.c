@@ -834,6 +834,30 @@ static xmppcore_hook_result shout(xmppcore_hook_event *ev, void *ud)
     return XMPPCORE_HOOK_CONTINUE;
 }
 
+static int authed_count, closed_count, filtered_count;
+static xmppcore_hook_result on_authed(xmppcore_hook_event *ev, void *ud)
+{
+    (void)ud;
+    /* the data of c2s_authenticated is the connection */
+    CHECK(strcmp(xmppcore_conn_peer(xmppcore_hook_event_data(ev)), "127.0.0.1") == 0);
+    authed_count++;
+    return XMPPCORE_HOOK_CONTINUE;
+}
+static xmppcore_hook_result on_session_closed(xmppcore_hook_event *ev, void *ud)
+{
+    (void)ud;
+    CHECK_STR(xmppcore_session_vhost(xmppcore_hook_event_data(ev)), DOMAIN);
+    closed_count++;
+    return XMPPCORE_HOOK_CONTINUE;
+}
+static xmppcore_hook_result filter_headlines(xmppcore_hook_event *ev, void *ud)
+{
+    (void)ud;
+    filtered_count++;
+    const char *t = xmppcore_stanza_attr(xmppcore_hook_event_stanza(ev), "type");
+    return t && strcmp(t, "headline") == 0 ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_CONTINUE;
+}
+
 static void test_hooks(void)
 {
     setup();
@@ -841,6 +865,9 @@ static void test_hooks(void)
     CHECK_EQ_INT(xmppcore_hooks_add(h, XMPPCORE_HOOK_USER_SEND_PACKET, DOMAIN, 10, drop_secret, NULL), 0);
     CHECK_EQ_INT(xmppcore_hooks_add(h, XMPPCORE_HOOK_SESSION_BOUND, NULL, 10, count_bound, NULL), 0);
     CHECK_EQ_INT(xmppcore_hooks_add(h, XMPPCORE_HOOK_USER_RECEIVE_PACKET, NULL, 10, shout, NULL), 0);
+    CHECK_EQ_INT(xmppcore_hooks_add(h, XMPPCORE_HOOK_C2S_AUTHENTICATED, DOMAIN, 0, on_authed, NULL), 0);
+    CHECK_EQ_INT(xmppcore_hooks_add(h, XMPPCORE_HOOK_SESSION_CLOSED, NULL, 0, on_session_closed, NULL), 0);
+    CHECK_EQ_INT(xmppcore_hooks_add(h, XMPPCORE_HOOK_FILTER_PACKET, NULL, 0, filter_headlines, NULL), 0);
     client a, b;
     cl_open(&a, plain_l);
     cl_open(&b, plain_l);
@@ -851,8 +878,15 @@ static void test_hooks(void)
     CHECK(!saw(&a, "secret"));
     cl_send(&b, "<message to='juliet@example.com/x'><body>hello</body></message>");
     EXPECT(&a, "<body>LOUD</body>");
+    CHECK_EQ_INT(authed_count, 2);
+    int before = filtered_count;
+    cl_send(&b, "<message to='juliet@example.com/x' type='headline'><body>news</body></message>");
+    CHECK(filtered_count > before);
+    CHECK(!saw(&a, "news"));
     cl_free(&a);
+    CHECK_EQ_INT(closed_count, 1);
     cl_free(&b);
+    CHECK_EQ_INT(closed_count, 2);
     teardown();
 }
 
