@@ -255,6 +255,14 @@ enum state {
     S_DEAD,
 };
 
+static const char *state_name(enum state s)
+{
+    static const char *const names[] = {
+        "idle", "connecting", "features", "proceed", "handshake",
+        "tls-features", "auth", "features2", "bind", "ready", "dead"};
+    return names[s];
+}
+
 typedef struct conn {
     int fd;
     int idx;
@@ -1096,7 +1104,7 @@ static void process_input(conn *c)
         }
         c->in.off += e;
         if (k == SCAN_CLOSE) {
-            conn_fail(c, "server closed the stream");
+            conn_fail(c, "server closed the stream (state %s)", state_name(c->st));
             return;
         }
         if (k == SCAN_HEADER) {
@@ -1318,8 +1326,8 @@ static int login_phase(int want)
             for (int i = 0; i < next; i++) {
                 conn *c = &conns[i];
                 if (c->st != S_READY && c->st != S_DEAD && t - c->t_start > per)
-                    conn_fail(c, "login timed out after %.0f s (state %d)",
-                              opt.login_timeout, (int)c->st);
+                    conn_fail(c, "login timed out after %.0f s (state %s)",
+                              opt.login_timeout, state_name(c->st));
             }
         }
         if (t - last_report > sec_ns(5)) {
