@@ -1096,6 +1096,11 @@ static void process_input(conn *c)
                 conn_fail(c, "stanza larger than 1 MiB");
                 return;
             }
+            /* idle sessions keep no 64 KiB read buffer each */
+            if (buf_size(&c->in) == 0)
+                buf_free(&c->in);
+            if (buf_size(&c->raw_in) == 0)
+                buf_free(&c->raw_in);
             return;
         }
         if (k == SCAN_ERROR) {
