@@ -710,8 +710,9 @@ def main():
     ap.add_argument("--runs", type=int, default=1,
                     help="repeat the N-size login and the messaging runs; medians")
     ap.add_argument("--idle-wait", type=float, default=6,
-                    help="seconds sessions stay idle before RSS is read (6: lets
-                         every server settle, and xmppcored trim its heap)")
+                    help="seconds sessions stay idle before RSS is read "
+                         "(6: lets every server settle, and xmppcored trim "
+                         "its heap)")
     ap.add_argument("--settle", type=float, default=2, help="seconds after start")
     ap.add_argument("--load", default=os.path.join(ROOT, "build", "tests", "bench", "xmpp_load"))
     ap.add_argument("--load-timeout", type=float, default=1200)
