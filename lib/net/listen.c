@@ -81,6 +81,8 @@ static void conn_finish(xmppcore_loop *loop, struct xi_nconn *c)
             pp = &(*pp)->next_flush;
         *pp = c->next_flush;
     }
+    if (c->deadline)
+        loop->n_lingering--;
     xi_watch_del(loop, &c->w);
     close(c->w.fd);
     if (c->prev)
@@ -137,8 +139,10 @@ static void conn_flush(xmppcore_loop *loop, struct xi_nconn *c)
             conn_finish(loop, c);
             return;
         }
-        if (!c->deadline)
+        if (!c->deadline) {
             c->deadline = loop->now + XI_NET_LINGER_MS;
+            loop->n_lingering++;
+        }
         if (loop->shutting_down && loop->shutdown_deadline < c->deadline)
             c->deadline = loop->shutdown_deadline;
         /* Only writing is left: stop reading. */
@@ -159,8 +163,10 @@ void xi_net_flush(xmppcore_loop *loop)
         c->in_flush = false;
         conn_flush(loop, c);
     }
-    /* Closed connections whose time to write ran out. */
-    for (struct xi_nconn *c = loop->conns, *next; c; c = next) {
+    /* Closed connections whose time to write ran out (the scan only runs
+     * while some are lingering: it must not cost every iteration O(n)). */
+    for (struct xi_nconn *c = loop->n_lingering ? loop->conns : NULL, *next;
+         c; c = next) {
         next = c->next;
         if (c->closed && !c->in_flush && c->deadline &&
             loop->now >= c->deadline) {
@@ -178,6 +184,8 @@ void xi_net_flush(xmppcore_loop *loop)
 int64_t xi_net_next_deadline(xmppcore_loop *loop)
 {
     int64_t d = -1;
+    if (!loop->n_lingering)
+        return -1;
     for (struct xi_nconn *c = loop->conns; c; c = c->next)
         if (c->closed && c->deadline && (d < 0 || c->deadline < d))
             d = c->deadline;
@@ -438,8 +446,11 @@ void xi_net_shutdown_begin(xmppcore_loop *loop)
     for (struct xi_nconn *c = loop->conns; c; c = c->next) {
         if (!c->closed)
             xmppcore_conn_close(c->conn, "system-shutdown");
-        if (c->closed && (!c->deadline || loop->shutdown_deadline < c->deadline))
+        if (c->closed && (!c->deadline || loop->shutdown_deadline < c->deadline)) {
+            if (!c->deadline)
+                loop->n_lingering++;
             c->deadline = loop->shutdown_deadline;
+        }
     }
 }
 

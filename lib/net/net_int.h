@@ -79,6 +79,7 @@ struct xmppcore_loop {
     struct xi_nconn *conns;       /* every open connection */
     size_t n_conns;
     struct xi_nconn *flush_head;  /* connections with output or closed */
+    size_t n_lingering;           /* closed, still writing (deadline set) */
 };
 
 /* Records a message for xmppcore_loop_last_error() and returns code. */
