@@ -18,6 +18,7 @@
 #include "xmppcore/sasl.h"
 #include "xmppcore/server.h"
 #include "xmppcore/net.h"
+#include "xmppcore/io.h"
 
 #ifdef __cplusplus
 extern "C" {

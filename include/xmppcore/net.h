@@ -11,8 +11,9 @@
  * through a signalfd with a graceful shutdown.
  *
  * Threads: a loop belongs to the thread that runs it, like its server.
- * Only xmppcore_loop_stop(), xmppcore_loop_shutdown() and
- * xmppcore_loop_post() may be called from other threads.
+ * Only xmppcore_loop_stop(), xmppcore_loop_shutdown(),
+ * xmppcore_loop_post() and posting into xmppcore_loop_mailbox() may be
+ * called from other threads.
  *
  * Callbacks (fd, timer, posted functions, loop callbacks) run on the
  * loop's thread, from inside xmppcore_loop_run(). They may call any loop
@@ -108,6 +109,16 @@ XMPPCORE_API void xmppcore_loop_shutdown(xmppcore_loop *loop, int timeout_ms);
 XMPPCORE_API int xmppcore_loop_post(xmppcore_loop *loop,
                                     void (*fn)(void *user_data),
                                     void *user_data);
+
+/*
+ * The loop's mailbox (NULL for a loop without a server), drained on the
+ * loop's thread after the functions of xmppcore_loop_post(): other
+ * threads post stanzas and functions into it with
+ * xmppcore_mailbox_post_stanza() / _post_fn() (server.h), as with the
+ * adapters of io.h. Owned by the loop; valid until xmppcore_loop_free(),
+ * which drops what is still queued.
+ */
+XMPPCORE_API xmppcore_mailbox *xmppcore_loop_mailbox(xmppcore_loop *loop);
 
 /* A description of the last failed call on this loop, "" if none.
  * Borrowed until the next call. */

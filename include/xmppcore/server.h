@@ -21,7 +21,8 @@
  * Output is batched: stanzas routed during one feed or tick are queued and
  * encrypted together when the host asks for output.
  *
- * Threads: a server and everything created from it belong to one thread.
+ * Threads: a server and everything created from it belong to one thread;
+ * the one exception is posting into a mailbox (below).
  */
 #ifndef XMPPCORE_SERVER_H
 #define XMPPCORE_SERVER_H
@@ -333,6 +334,80 @@ XMPPCORE_API size_t xmppcore_server_sessions(xmppcore_server *server,
                                              void (*fn)(const char *jid,
                                                         void *user_data),
                                              void *user_data);
+
+/* ---- Handing work to the server from other threads ----
+ *
+ * A mailbox is the one thread-safe door into a server: other threads
+ * post stanzas or functions into it, and the loop that owns the server
+ * drains it on the server's thread. Posting calls the `wake` function
+ * given at creation (on the posting thread) when the mailbox goes from
+ * empty to non-empty; the host turns that into a loop event (a
+ * uv_async_t, an eventfd, a pipe) whose handler calls
+ * xmppcore_mailbox_drain(). The loop adapters of io.h and the built-in
+ * loop of net.h each own one (xmppcore_io_mailbox()).
+ */
+typedef struct xmppcore_mailbox xmppcore_mailbox;
+
+/*
+ * Called on the posting thread, after the item is queued, when the
+ * mailbox went from empty to non-empty (so at most once per drain).
+ * Must be thread-safe and must not call back into the mailbox.
+ */
+typedef void (*xmppcore_mailbox_wake_fn)(void *user_data);
+
+/*
+ * A mailbox for server (borrowed: it must outlive the mailbox). wake may
+ * be NULL for a host that drains on every iteration anyway. Returns NULL
+ * on allocation failure (or server NULL). Call on the server's thread.
+ */
+XMPPCORE_API xmppcore_mailbox *xmppcore_mailbox_new(xmppcore_server *server,
+                                                    xmppcore_mailbox_wake_fn wake,
+                                                    void *user_data);
+
+/*
+ * Frees the mailbox on the server's thread. Items still queued are
+ * dropped: stanzas are freed, functions are not called (their owners
+ * free what they carry). No thread may post during or after this call:
+ * join or stop the posting threads first. NULL is a no-op.
+ */
+XMPPCORE_API void xmppcore_mailbox_free(xmppcore_mailbox *mailbox);
+
+/*
+ * Queues a copy of stanza (a root element with 'from' and 'to'; the
+ * caller keeps its own). On the server's thread, the drain routes it as
+ * xmppcore_server_send() would, as if sent by its 'from'; if the server
+ * refuses it (a 'from' not on one of its vhosts) the drain logs a
+ * warning through the server's log callback and drops it. The copy is
+ * made with stanza's allocator, which must be usable from the server's
+ * thread. Thread-safe. Returns 0, XMPPCORE_E_INVAL (NULL, not a root
+ * element, no 'from' or 'to') or XMPPCORE_E_NOMEM.
+ */
+XMPPCORE_API int xmppcore_mailbox_post_stanza(xmppcore_mailbox *mailbox,
+                                              const xmppcore_stanza *stanza);
+
+/*
+ * Queues fn(user_data), to run on the server's thread during a drain,
+ * where it may call any server function allowed outside library
+ * callbacks (send, account calls, xmppcore_server_sessions(), ...).
+ * Items run in the order posted, stanzas and functions alike.
+ * Thread-safe. Returns 0, XMPPCORE_E_INVAL (fn NULL) or XMPPCORE_E_NOMEM
+ * (fn will not be called).
+ */
+XMPPCORE_API int xmppcore_mailbox_post_fn(xmppcore_mailbox *mailbox,
+                                          void (*fn)(void *user_data),
+                                          void *user_data);
+
+/*
+ * Runs, on the server's thread, every item posted before the call (items
+ * posted meanwhile wait for the next drain, and wake again). Returns the
+ * number of items run. Not from inside a library callback; a function
+ * being drained must not drain or free its own mailbox.
+ */
+XMPPCORE_API size_t xmppcore_mailbox_drain(xmppcore_mailbox *mailbox);
+
+/* Number of items waiting (a snapshot: other threads may be posting).
+ * Thread-safe. */
+XMPPCORE_API size_t xmppcore_mailbox_pending(xmppcore_mailbox *mailbox);
 
 #ifdef __cplusplus
 }

@@ -406,6 +406,16 @@ int xmppcore_loop_post(xmppcore_loop *loop, void (*fn)(void *),
     return 0;
 }
 
+static void mailbox_wake(void *ud)
+{
+    wake(ud);
+}
+
+xmppcore_mailbox *xmppcore_loop_mailbox(xmppcore_loop *loop)
+{
+    return loop ? loop->mailbox : NULL;
+}
+
 static void wake_io(xmppcore_loop *loop, struct xi_watch *w, uint32_t ev)
 {
     uint64_t v;
@@ -423,6 +433,7 @@ static void wake_io(xmppcore_loop *loop, struct xi_watch *w, uint32_t ev)
         free(p);
         p = next;
     }
+    xmppcore_mailbox_drain(loop->mailbox);
 }
 
 /* ---- Signals ---- */
@@ -528,6 +539,11 @@ xmppcore_loop *xmppcore_loop_new(xmppcore_server *server,
         xmppcore_loop_free(loop);
         return NULL;
     }
+    if (server && !(loop->mailbox = xmppcore_mailbox_new(server, mailbox_wake,
+                                                         loop))) {
+        xmppcore_loop_free(loop);
+        return NULL;
+    }
     loop->now = mono_ms();
 #if XI_NET_HAVE_SERVER
     if (server)
@@ -556,6 +572,7 @@ void xmppcore_loop_free(xmppcore_loop *loop)
         n = p->next;
         free(p);
     }
+    xmppcore_mailbox_free(loop->mailbox);
     if (loop->sig.fd >= 0) {
         /* Consume what arrived meanwhile so unblocking does not deliver
          * it with its default action. */

@@ -62,6 +62,7 @@ struct xmppcore_loop {
 
     pthread_mutex_t post_mu;
     struct xi_post *post_head, *post_tail;
+    xmppcore_mailbox *mailbox; /* with a server: stanzas and functions */
 
     atomic_int stop_req;
     atomic_int shutdown_req;

@@ -567,22 +567,33 @@ const char *xmppcore_session_vhost(const xmppcore_session *se)
     return se->vhost->domain;
 }
 
-int xmppcore_server_send(xmppcore_server *s, const xmppcore_stanza *stanza)
+int xi_server_send_owned(xmppcore_server *s, xmppcore_stanza *stanza)
 {
     const char *from = xmppcore_stanza_attr(stanza, "from");
     const char *to = xmppcore_stanza_attr(stanza, "to");
-    if (!from || !to || !xmppcore_stanza_name(stanza))
-        return XMPPCORE_E_INVAL;
     xmppcore_jid *fj = NULL;
-    if (xmppcore_jid_parse(s->mem, from, (size_t)-1, &fj) < 0)
+    if (!from || !to || !xmppcore_stanza_name(stanza) ||
+        xmppcore_jid_parse(s->mem, from, (size_t)-1, &fj) < 0) {
+        xmppcore_stanza_free(stanza);
         return XMPPCORE_E_INVAL;
+    }
     bool local = xi_vhost_find(s, xmppcore_jid_domain(fj)) != NULL;
     xmppcore_jid_free(fj);
-    if (!local)
+    if (!local) {
+        xmppcore_stanza_free(stanza);
+        return XMPPCORE_E_INVAL;
+    }
+    xi_route(s, stanza);
+    return 0;
+}
+
+int xmppcore_server_send(xmppcore_server *s, const xmppcore_stanza *stanza)
+{
+    if (!stanza || !xmppcore_stanza_attr(stanza, "from") ||
+        !xmppcore_stanza_attr(stanza, "to") || !xmppcore_stanza_name(stanza))
         return XMPPCORE_E_INVAL;
     xmppcore_stanza *copy = xmppcore_stanza_copy(stanza);
     if (!copy)
         return XMPPCORE_E_NOMEM;
-    xi_route(s, copy);
-    return 0;
+    return xi_server_send_owned(s, copy);
 }

@@ -158,6 +158,9 @@ void xi_log(xmppcore_server *s, int level, const char *fmt, ...)
 xi_vhost *xi_vhost_find(const xmppcore_server *s, const char *domain);
 const xi_opts *xi_vhost_opts(const xmppcore_server *s, const xi_vhost *v);
 void xi_server_timers_changed(xmppcore_server *s);
+/* xmppcore_server_send() of a stanza the caller hands over (consumed,
+ * also on failure). */
+int xi_server_send_owned(xmppcore_server *s, xmppcore_stanza *stanza);
 
 /* ---- stream/c2s.c ---- */
 /* Serializes stanza into conn's output (jabber:client content). */
