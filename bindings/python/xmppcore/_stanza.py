@@ -25,6 +25,9 @@ NS_CLIENT = "jabber:client"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 
+_ERROR_TYPES = {"cancel", "modify", "auth", "wait", "continue"}
+
+
 class _Root:
     """Owns a C root (frees it when collected)."""
     __slots__ = ("ptr", "valid", "__weakref__")
@@ -353,7 +356,12 @@ class Stanza:
             "reply")
 
     def error_reply(self, condition, type="cancel"):
-        """A stanza error answering this stanza (RFC 6120 8.3)."""
+        """A stanza error answering this stanza (RFC 6120 8.3). type is
+        "cancel", "modify", "auth", "wait" or "continue"."""
+        if type not in _ERROR_TYPES:
+            raise Error(lib.XMPPCORE_E_INVAL, "error_reply",
+                        "error type %r is not one of %s"
+                        % (type, ", ".join(sorted(_ERROR_TYPES))))
         p = lib.xmppcore_stanza_error_reply(self._ptr(), to_bytes(type),
                                             to_bytes(condition))
         if p == ffi.NULL:
