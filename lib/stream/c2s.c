@@ -26,7 +26,7 @@
 #define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
 #define NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
 #define MAX_AUTH_FAILURES 3
-#define HIBERNATE_AFTER_MS 1000
+#define HIBERNATE_AFTER_MS 500
 
 static void conn_destroy(xmppcore_conn *c);
 static void parse_plain(xmppcore_conn *c, const char *data, size_t len);
