@@ -209,6 +209,15 @@ def test_raising_callbacks_do_not_crash(cert, caplog):
             def bad_result(event):
                 return "nonsense"
 
+            close_errors = []
+
+            @srv.hook("user_send_packet", priority=60)
+            def closes_server(event):
+                try:
+                    srv.close()  # would free the server under its own feet
+                except xmppcore.Error as e:
+                    close_errors.append(e.code)
+
             @srv.iq_handler("urn:example:broken", "get")
             def broken_iq(event):
                 raise ValueError("handler bug")
@@ -218,6 +227,8 @@ def test_raising_callbacks_do_not_crash(cert, caplog):
                 a.x.send_message(mto="bob@localhost", mbody="still delivered")
                 m = await b.next_message(pred=body_of)
                 assert m["body"] == "still delivered"
+                assert close_errors and close_errors[0] == xmppcore.E_STATE
+                assert not srv.closed
                 iq = a.x.make_iq_get(queryxmlns="urn:example:broken",
                                      ito=DOMAIN)
                 with pytest.raises(slixmpp.exceptions.IqError) as e:

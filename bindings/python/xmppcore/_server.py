@@ -225,6 +225,7 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
         self._hooks = {}      # id(reg) -> _HookReg, while registered
         self._ops = set()     # pending _Op
         self._listeners = []
+        self._depth = 0       # > 0 inside a hook or IQ handler
         self._thread = threading.get_ident()
         self._handle = ffi.new_handle(self)
         self._cb = ffi.new("xmppcore_server_callbacks *", {
@@ -280,6 +281,9 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
         Not from inside a callback of this server."""
         if self._p is None:
             return
+        if self._depth:
+            raise Error(lib.XMPPCORE_E_STATE, "close",
+                        "not from inside a hook or IQ handler")
         self._aio_close_all()
         self._loop_free()
         if self._auth is not None:
@@ -563,6 +567,7 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
 
     def _run_hook(self, reg, ev):
         event = HookEvent(self, ev)
+        self._depth += 1
         try:
             r = reg.fn(event)
             if r is None:
@@ -577,10 +582,12 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
                           reg.point)
             return CONTINUE
         finally:
+            self._depth -= 1
             event._close()
 
     def _run_iq(self, reg, ev):
         event = HookEvent(self, ev)
+        self._depth += 1
         try:
             r = reg.fn(event)
             if isinstance(r, Stanza):
@@ -607,6 +614,7 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
                 log.exception("could not answer the failed IQ")
                 return CONTINUE
         finally:
+            self._depth -= 1
             event._close()
 
 
