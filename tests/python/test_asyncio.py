@@ -340,3 +340,41 @@ def test_pending_async_backend_call_at_close(cert):
             await task
         assert e.value.code == xmppcore.E_IO
     run(main())
+
+
+def test_timers_run_on_the_asyncio_loop(cert):
+    """The library's timers (here the authentication timeout) fire through
+    loop.call_at: an idle raw connection is closed with a stream error."""
+    async def main():
+        srv = xmppcore.Server([DOMAIN])
+        srv.add_cert_pem(cert[0], cert[1])
+        srv.set_option("c2s.auth_timeout", 1)
+        srv.add_listener("c2s")
+        try:
+            a = await srv.start_asyncio("127.0.0.1", 0)
+            port = a.sockets[0].getsockname()[1]
+            loop = asyncio.get_running_loop()
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            t0 = loop.time()
+            w.write(b"<?xml version='1.0'?><stream:stream to='localhost' "
+                    b"xmlns='jabber:client' version='1.0' "
+                    b"xmlns:stream='http://etherx.jabber.org/streams'>")
+            data = b""
+            while True:
+                chunk = await asyncio.wait_for(r.read(4096), 10)
+                if not chunk:
+                    break
+                data += chunk
+            elapsed = loop.time() - t0
+            assert b"<stream:features" in data
+            assert b"connection-timeout" in data or b"policy" in data, data
+            assert 0.8 <= elapsed < 5, elapsed
+            w.close()
+            for _ in range(100):
+                if not srv._aio_conns:
+                    break
+                await asyncio.sleep(0.01)
+            assert not srv._aio_conns  # closed and freed
+        finally:
+            await srv.aclose()
+    run(main())
