@@ -45,6 +45,8 @@ echo "== normal build"
 run_build build-ci || status=1
 count build-ci
 echo "== sanitizer build (address, undefined)"
+echo "   (the Python tests run here with the ASan/UBSan runtimes preloaded into"
+echo "   /usr/bin/python3, leak detection off for the interpreter: docs/python.md)"
 run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || status=1
 count build-asan
 
