@@ -119,9 +119,9 @@ XMPPCORE_API int xmppcore_server_set_option(xmppcore_server *server,
  * Adds a certificate chain and its private key from PEM files (one file
  * may hold both: pass it twice). The certificate is served to clients
  * whose SNI matches one of its names, or by default when it is the first.
- * Returns 0, XMPPCORE_E_IO (unreadable file), XMPPCORE_E_TLS (bad PEM,
- * key does not match) or XMPPCORE_E_NOMEM; xmppcore_server_last_error()
- * then says why.
+ * Returns 0, XMPPCORE_E_IO (unreadable file), XMPPCORE_E_INVAL (bad PEM,
+ * key does not match the certificate) or XMPPCORE_E_NOMEM;
+ * xmppcore_server_last_error() then says why.
  */
 XMPPCORE_API int xmppcore_server_add_cert_file(xmppcore_server *server,
                                                const char *chain_path,
