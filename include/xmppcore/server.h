@@ -263,6 +263,13 @@ XMPPCORE_API void xmppcore_conn_free(xmppcore_conn *conn);
 XMPPCORE_API const char *xmppcore_conn_peer(const xmppcore_conn *conn);
 
 /*
+ * The account authenticated on this connection as a bare JID
+ * ("user@domain"), or NULL before SASL succeeded (so it is set when the
+ * c2s_authenticated hook runs). Borrowed until the connection is freed.
+ */
+XMPPCORE_API const char *xmppcore_conn_account(const xmppcore_conn *conn);
+
+/*
  * The full JID bound on this connection, or NULL before resource binding.
  * Borrowed until the connection closes.
  */

@@ -116,6 +116,7 @@ struct xmppcore_conn {
     xi_sasl *sasl;
     unsigned auth_failures;
     char *username; /* after SASL */
+    char *account;  /* after SASL: "username@vhost" */
     xmppcore_session *session;
     char stream_id[24];
     xi_timer timer;

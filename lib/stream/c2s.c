@@ -495,8 +495,17 @@ static void sasl_result(xmppcore_conn *c, int r)
         }
         const char *user = xi_sasl_username(c->sasl);
         xi_free(s->mem, c->username);
+        xi_free(s->mem, c->account);
         c->username = xi_strdup(s->mem, user ? user : "");
-        if (!c->username) {
+        size_t ul = c->username ? strlen(c->username) : 0;
+        size_t dl = strlen(c->vhost->domain);
+        c->account = c->username ? xi_malloc(s->mem, ul + dl + 2) : NULL;
+        if (c->account) {
+            memcpy(c->account, c->username, ul);
+            c->account[ul] = '@';
+            memcpy(c->account + ul + 1, c->vhost->domain, dl + 1);
+        }
+        if (!c->username || !c->account) {
             stream_error(c, XMPPCORE_E_NOMEM, "internal-server-error", NULL);
             return;
         }
@@ -1117,6 +1126,7 @@ static void conn_destroy(xmppcore_conn *c)
     xi_free(mem, c->plain.data);
     xi_free(mem, c->held.data);
     xi_free(mem, c->username);
+    xi_free(mem, c->account);
     xi_free(mem, c->peer);
     xi_free(mem, c);
 }
@@ -1159,6 +1169,11 @@ void xmppcore_conn_eof(xmppcore_conn *c)
 const char *xmppcore_conn_peer(const xmppcore_conn *c)
 {
     return c->peer;
+}
+
+const char *xmppcore_conn_account(const xmppcore_conn *c)
+{
+    return c->account;
 }
 
 const char *xmppcore_conn_jid(const xmppcore_conn *c)

@@ -757,7 +757,12 @@ xmppcore_stanza *xmppcore_stanza_error_reply(const xmppcore_stanza *st,
                                              const char *error_type,
                                              const char *condition)
 {
-    if (!error_type || !condition)
+    static const char *const types[] = {"cancel", "modify", "auth", "wait",
+                                        "continue"};
+    bool known = false;
+    for (size_t i = 0; error_type && i < XI_ARRAY_LEN(types); i++)
+        known = known || strcmp(types[i], error_type) == 0;
+    if (!known || !condition)
         return NULL;
     xmppcore_stanza *r = xmppcore_stanza_reply(st, "error");
     xmppcore_stanza *e = r ? xmppcore_stanza_add_child(r, "error", NULL) : NULL;

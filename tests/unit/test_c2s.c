@@ -838,8 +838,13 @@ static int authed_count, closed_count, filtered_count;
 static xmppcore_hook_result on_authed(xmppcore_hook_event *ev, void *ud)
 {
     (void)ud;
-    /* the data of c2s_authenticated is the connection */
-    CHECK(strcmp(xmppcore_conn_peer(xmppcore_hook_event_data(ev)), "127.0.0.1") == 0);
+    /* the data of c2s_authenticated is the connection, which knows its
+     * account already (but has no resource yet) */
+    xmppcore_conn *conn = xmppcore_hook_event_data(ev);
+    CHECK(strcmp(xmppcore_conn_peer(conn), "127.0.0.1") == 0);
+    CHECK(xmppcore_conn_account(conn) != NULL &&
+          strstr(xmppcore_conn_account(conn), "@example.com") != NULL);
+    CHECK(xmppcore_conn_jid(conn) == NULL);
     authed_count++;
     return XMPPCORE_HOOK_CONTINUE;
 }

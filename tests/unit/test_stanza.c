@@ -150,6 +150,24 @@ static void test_namespaces(void)
     xmppcore_stanza_free(s);
 }
 
+static void test_replies(void)
+{
+    const char *xml = "<iq xmlns='jabber:client' from='a@b/c' to='b' id='7' type='get'><q xmlns='u'/></iq>";
+    xmppcore_stanza *s = NULL;
+    CHECK_EQ_INT(xmppcore_stanza_parse(NULL, xml, strlen(xml), &s), 0);
+    xmppcore_stanza *r = xmppcore_stanza_reply(s, "result");
+    CHECK_STR(ser(r, "jabber:client"), "<iq id=\"7\" to=\"a@b/c\" from=\"b\" type=\"result\"/>");
+    xmppcore_stanza_free(r);
+    r = xmppcore_stanza_error_reply(s, "cancel", "item-not-found");
+    CHECK_STR(ser(r, "jabber:client"), "<iq id=\"7\" to=\"a@b/c\" from=\"b\" type=\"error\">"
+              "<error type=\"cancel\"><item-not-found xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/></error></iq>");
+    xmppcore_stanza_free(r);
+    CHECK(xmppcore_stanza_error_reply(s, "bogus", "item-not-found") == NULL);
+    CHECK(xmppcore_stanza_error_reply(s, NULL, "item-not-found") == NULL);
+    CHECK(xmppcore_stanza_error_reply(s, "wait", NULL) == NULL);
+    xmppcore_stanza_free(s);
+}
+
 static void test_xml_namespace_element(void)
 {
     /* <xml:x> is namespace-well-formed; it must round-trip without
@@ -287,5 +305,6 @@ static void test_oom(void)
 
 TEST_MAIN(TEST_ENTRY(test_build_and_query), TEST_ENTRY(test_invalid_input),
           TEST_ENTRY(test_escaping), TEST_ENTRY(test_namespaces),
-          TEST_ENTRY(test_xml_namespace_element), TEST_ENTRY(test_copy_and_equal), TEST_ENTRY(test_large_tree),
+          TEST_ENTRY(test_xml_namespace_element), TEST_ENTRY(test_replies),
+          TEST_ENTRY(test_copy_and_equal), TEST_ENTRY(test_large_tree),
           TEST_ENTRY(test_oom))
