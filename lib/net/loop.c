@@ -3,7 +3,10 @@
  * wait, dispatch), the fd table that tells stale events from live ones,
  * host timers on a binary heap, functions posted from other threads and
  * stop/shutdown requests through one eventfd, and signals through a
- * signalfd. Listeners and connections are in listen.c.
+ * signalfd. With a server, listeners and connections are driven by an
+ * xmppcore_io (io.c) whose adapter hooks are implemented here on the same
+ * epoll set: the built-in loop is one more adapter, like libuv's and
+ * libevent's.
  */
 #include "net/net_int.h"
 
@@ -406,14 +409,9 @@ int xmppcore_loop_post(xmppcore_loop *loop, void (*fn)(void *),
     return 0;
 }
 
-static void mailbox_wake(void *ud)
-{
-    wake(ud);
-}
-
 xmppcore_mailbox *xmppcore_loop_mailbox(xmppcore_loop *loop)
 {
-    return loop ? loop->mailbox : NULL;
+    return loop && loop->io ? xmppcore_io_mailbox(loop->io) : NULL;
 }
 
 static void wake_io(xmppcore_loop *loop, struct xi_watch *w, uint32_t ev)
@@ -433,7 +431,8 @@ static void wake_io(xmppcore_loop *loop, struct xi_watch *w, uint32_t ev)
         free(p);
         p = next;
     }
-    xmppcore_mailbox_drain(loop->mailbox);
+    if (loop->io)
+        xmppcore_io_wakeup(loop->io);
 }
 
 /* ---- Signals ---- */
@@ -502,6 +501,126 @@ int xmppcore_loop_catch_signals(xmppcore_loop *loop)
     return 0;
 }
 
+/* ---- The server's connections: this loop as an xmppcore_io adapter ---- */
+
+/* An fd the io asked us to watch. */
+struct xi_io_fd {
+    struct xi_watch w;
+};
+
+static void io_fd_event(xmppcore_loop *loop, struct xi_watch *w, uint32_t ev)
+{
+    int events = 0;
+    if (ev & (EPOLLIN | EPOLLRDHUP))
+        events |= XMPPCORE_IO_READ;
+    if (ev & EPOLLOUT)
+        events |= XMPPCORE_IO_WRITE;
+    if (ev & (EPOLLERR | EPOLLHUP))
+        events |= XMPPCORE_IO_ERROR | XMPPCORE_IO_READ;
+    xmppcore_io_ready(loop->io, w->fd, events);
+}
+
+static uint32_t epoll_events(int events)
+{
+    return ((events & XMPPCORE_IO_READ) ? EPOLLIN | EPOLLRDHUP : 0) |
+           ((events & XMPPCORE_IO_WRITE) ? EPOLLOUT : 0);
+}
+
+static int hook_watch(void *adapter, int fd, int events, void **handle)
+{
+    xmppcore_loop *loop = adapter;
+    struct xi_io_fd *f = *handle;
+    if (f)
+        return xi_watch_mod(loop, &f->w, epoll_events(events));
+    f = calloc(1, sizeof *f);
+    if (!f)
+        return XMPPCORE_E_NOMEM;
+    f->w.fd = fd;
+    f->w.io = io_fd_event;
+    int rc = xi_watch_add(loop, &f->w, epoll_events(events));
+    if (rc < 0) {
+        free(f);
+        return rc;
+    }
+    *handle = f;
+    return 0;
+}
+
+static void hook_unwatch(void *adapter, int fd, void *handle)
+{
+    (void)fd;
+    struct xi_io_fd *f = handle;
+    if (!f)
+        return;
+    xi_watch_del(adapter, &f->w);
+    free(f);
+}
+
+static void io_timer_fired(xmppcore_loop *loop, uint64_t id, void *ud)
+{
+    (void)id;
+    (void)ud;
+    loop->io_timer = 0;
+    xmppcore_io_timeout(loop->io);
+}
+
+static void hook_set_timer(void *adapter, int64_t ms)
+{
+    xmppcore_loop *loop = adapter;
+    if (loop->io_timer) {
+        xmppcore_loop_cancel_timer(loop, loop->io_timer);
+        loop->io_timer = 0;
+    }
+    if (ms >= 0 &&
+        xmppcore_loop_add_timer(loop, ms, 0, io_timer_fired, NULL,
+                                &loop->io_timer) < 0)
+        xi_loop_log(loop, XMPPCORE_LOG_ERROR, "cannot arm the io timer");
+}
+
+static void wake(xmppcore_loop *loop);
+
+static void hook_wake(void *adapter)
+{
+    wake(adapter);
+}
+
+static void hook_cleanup(void *adapter)
+{
+    xmppcore_loop *loop = adapter;
+    if (loop->io_timer) {
+        xmppcore_loop_cancel_timer(loop, loop->io_timer);
+        loop->io_timer = 0;
+    }
+}
+
+static const xmppcore_io_hooks io_hooks = {
+    XMPPCORE_IO_HOOKS_VERSION, hook_watch, hook_unwatch, hook_set_timer,
+    hook_wake, hook_cleanup};
+
+int xmppcore_loop_listen(xmppcore_loop *loop, xmppcore_listener *listener,
+                         const char *ip, int port)
+{
+    if (!loop || !loop->io)
+        return XMPPCORE_E_INVAL;
+    int rc = xmppcore_io_listen(loop->io, listener, ip, port);
+    if (rc < 0)
+        snprintf(loop->err, sizeof loop->err, "%s",
+                 xmppcore_io_last_error(loop->io));
+    return rc;
+}
+
+size_t xmppcore_loop_conn_count(const xmppcore_loop *loop)
+{
+    return loop && loop->io ? xmppcore_io_conn_count(loop->io) : 0;
+}
+
+static void io_shutdown_done(xmppcore_io *io, void *ud)
+{
+    (void)io;
+    xmppcore_loop *loop = ud;
+    loop->shutdown_done = true;
+}
+
 /* ---- The loop ---- */
 
 xmppcore_loop *xmppcore_loop_new(xmppcore_server *server,
@@ -510,10 +629,6 @@ xmppcore_loop *xmppcore_loop_new(xmppcore_server *server,
 {
     if (cb && cb->version < 1)
         return NULL;
-#if !XI_NET_HAVE_SERVER
-    if (server)
-        return NULL; /* built without the server */
-#endif
     xmppcore_loop *loop = calloc(1, sizeof *loop);
     if (!loop)
         return NULL;
@@ -530,25 +645,22 @@ xmppcore_loop *xmppcore_loop_new(xmppcore_server *server,
         free(loop);
         return NULL;
     }
-    loop->rbuf = malloc(XI_NET_READ_BUF);
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     loop->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     loop->wake.io = wake_io;
-    if (!loop->rbuf || loop->epfd < 0 || loop->wake.fd < 0 ||
+    if (loop->epfd < 0 || loop->wake.fd < 0 ||
         xi_watch_add(loop, &loop->wake, EPOLLIN) < 0) {
         xmppcore_loop_free(loop);
         return NULL;
     }
-    if (server && !(loop->mailbox = xmppcore_mailbox_new(server, mailbox_wake,
-                                                         loop))) {
-        xmppcore_loop_free(loop);
-        return NULL;
-    }
     loop->now = mono_ms();
-#if XI_NET_HAVE_SERVER
-    if (server)
+    if (server) {
         xmppcore_server_tick(server, loop->now);
-#endif
+        if (!(loop->io = xmppcore_io_new(server, &io_hooks, loop))) {
+            xmppcore_loop_free(loop);
+            return NULL;
+        }
+    }
     return loop;
 }
 
@@ -556,9 +668,9 @@ void xmppcore_loop_free(xmppcore_loop *loop)
 {
     if (!loop)
         return;
-#if XI_NET_HAVE_SERVER
-    xi_net_free_all(loop);
-#endif
+    /* First: it unwatches its fds and cancels its timer through us. */
+    xmppcore_io_free(loop->io);
+    loop->io = NULL;
     for (size_t fd = 0; fd < loop->fds_cap; fd++) {
         struct xi_watch *w = loop->fds[fd];
         if (w && w->io == host_io)
@@ -572,7 +684,6 @@ void xmppcore_loop_free(xmppcore_loop *loop)
         n = p->next;
         free(p);
     }
-    xmppcore_mailbox_free(loop->mailbox);
     if (loop->sig.fd >= 0) {
         /* Consume what arrived meanwhile so unblocking does not deliver
          * it with its default action. */
@@ -587,7 +698,6 @@ void xmppcore_loop_free(xmppcore_loop *loop)
     if (loop->epfd >= 0)
         close(loop->epfd);
     pthread_mutex_destroy(&loop->post_mu);
-    free(loop->rbuf);
     free(loop);
 }
 
@@ -596,27 +706,13 @@ const char *xmppcore_loop_last_error(const xmppcore_loop *loop)
     return loop ? loop->err : "";
 }
 
-/* The epoll_wait timeout: until the first of the host timers, the
- * server's next timer and the connections' deadlines; -1 for none. */
+/* The epoll_wait timeout: until the first timer (the io's included);
+ * -1 for none. */
 static int wait_timeout(xmppcore_loop *loop, int64_t now)
 {
     int64_t due = -1;
     if (loop->n_heap > 0)
         due = loop->heap[0]->due;
-#if XI_NET_HAVE_SERVER
-    if (loop->server) {
-        int64_t t = xmppcore_server_next_timeout(loop->server);
-        if (t >= 0 && (due < 0 || now + t < due))
-            due = now + t; /* the server was ticked at `now` */
-    }
-    int64_t d = xi_net_next_deadline(loop);
-    if (d >= 0 && (due < 0 || d < due))
-        due = d;
-    if (loop->flush_head)
-        return 0;
-#endif
-    if (loop->shutting_down && (due < 0 || loop->shutdown_deadline < due))
-        due = loop->shutdown_deadline;
     if (due < 0)
         return -1;
     if (due <= now)
@@ -635,32 +731,22 @@ int xmppcore_loop_run(xmppcore_loop *loop)
     struct epoll_event evs[64];
     for (;;) {
         int64_t now = loop->now = mono_ms();
-#if XI_NET_HAVE_SERVER
-        /* Every iteration, not only when a server timer is due: the
-         * library stamps new timers with the last time it was given. */
+        /* Every iteration: host code run from our timers and fds may call
+         * into the server, which stamps its timers with the last tick. */
         if (loop->server)
             xmppcore_server_tick(loop->server, now);
-#endif
         run_timers(loop, now);
         if (atomic_exchange(&loop->shutdown_req, 0) && !loop->shutting_down) {
             loop->shutting_down = true;
-            loop->shutdown_deadline = now + atomic_load(&loop->shutdown_ms);
-#if XI_NET_HAVE_SERVER
-            xi_net_shutdown_begin(loop);
-#endif
+            loop->shutdown_done = !loop->io ||
+                                  xmppcore_io_shutdown(
+                                      loop->io, atomic_load(&loop->shutdown_ms),
+                                      io_shutdown_done, loop) < 0;
         }
-#if XI_NET_HAVE_SERVER
-        xi_net_flush(loop);
-        if (loop->shutting_down && loop->n_conns == 0) {
-            loop->shutting_down = false;
+        if (loop->shutting_down && loop->shutdown_done) {
+            loop->shutting_down = loop->shutdown_done = false;
             break;
         }
-#else
-        if (loop->shutting_down) {
-            loop->shutting_down = false;
-            break;
-        }
-#endif
         if (atomic_exchange(&loop->stop_req, 0))
             break;
         int n = epoll_wait(loop->epfd, evs, 64, wait_timeout(loop, now));

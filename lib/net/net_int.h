@@ -1,6 +1,7 @@
 /*
- * lib/net internals shared by loop.c (epoll, timers, posts, signals) and
- * listen.c (listeners and the connections they accept). Not installed.
+ * lib/net internals of loop.c (epoll, timers, posts, signals, and the
+ * xmppcore_io adapter hooks that drive the server's sockets). Not
+ * installed.
  */
 #ifndef XI_NET_INT_H
 #define XI_NET_INT_H
@@ -13,14 +14,11 @@
 
 #include "core/core.h"
 #include "net/net_config.h"
+#include "xmppcore/io.h"
 #include "xmppcore/net.h"
 
-/* Size of the per-loop read buffer every connection reads into. */
-#define XI_NET_READ_BUF (64 * 1024)
-/* How long a closed connection may take to write its last bytes. */
+/* How long connections may take to write their last bytes at shutdown. */
 #define XI_NET_LINGER_MS 2000
-/* How long accepting pauses after EMFILE and the like. */
-#define XI_NET_ACCEPT_PAUSE_MS 100
 
 struct xi_watch;
 /* Called with the epoll events that happened on w's fd. */
@@ -62,25 +60,18 @@ struct xmppcore_loop {
 
     pthread_mutex_t post_mu;
     struct xi_post *post_head, *post_tail;
-    xmppcore_mailbox *mailbox; /* with a server: stanzas and functions */
+    xmppcore_io *io;           /* with a server: its sockets */
+    uint64_t io_timer;         /* the io's timer (0: none) */
 
     atomic_int stop_req;
     atomic_int shutdown_req;
     atomic_int shutdown_ms;
     bool running;
     bool shutting_down;
-    int64_t shutdown_deadline;
+    bool shutdown_done;
 
     int64_t now;
     char err[256];
-    unsigned char *rbuf;
-
-    /* listen.c */
-    struct xi_listen *listeners;
-    struct xi_nconn *conns;       /* every open connection */
-    size_t n_conns;
-    struct xi_nconn *flush_head;  /* connections with output or closed */
-    size_t n_lingering;           /* closed, still writing (deadline set) */
 };
 
 /* Records a message for xmppcore_loop_last_error() and returns code. */
@@ -103,12 +94,6 @@ int xi_watch_add(xmppcore_loop *loop, struct xi_watch *w, uint32_t events);
 int xi_watch_mod(xmppcore_loop *loop, struct xi_watch *w, uint32_t events);
 void xi_watch_del(xmppcore_loop *loop, struct xi_watch *w);
 
-#if XI_NET_HAVE_SERVER
-/* listen.c: called by loop.c at its points of the iteration. */
-void xi_net_flush(xmppcore_loop *loop);          /* writes, closes, frees */
-int64_t xi_net_next_deadline(xmppcore_loop *loop); /* -1: none */
-void xi_net_shutdown_begin(xmppcore_loop *loop);
-void xi_net_free_all(xmppcore_loop *loop);       /* listeners + conns */
-#endif
+
 
 #endif
