@@ -445,6 +445,28 @@ int xmppcore_stanza_equal(const xmppcore_stanza *a, const xmppcore_stanza *b)
 
 /* ---- Mutation ---- */
 
+/* Appends an attribute whose strings already live in the arena (or are
+ * literals), growing the array by doubling. */
+static int attr_append(xmppcore_stanza *s, const char *ns, const char *name,
+                       const char *value)
+{
+    if (s->nattrs == s->attr_cap) {
+        uint32_t cap = s->attr_cap ? s->attr_cap * 2 : 4;
+        xi_attr *na = xi_arena_alloc(s->arena, cap * sizeof *na);
+        if (!na)
+            return XMPPCORE_E_NOMEM;
+        if (s->nattrs)
+            memcpy(na, s->attrs, s->nattrs * sizeof *na);
+        s->attrs = na;
+        s->attr_cap = cap;
+    }
+    s->attrs[s->nattrs].ns = ns;
+    s->attrs[s->nattrs].name = name;
+    s->attrs[s->nattrs].value = value;
+    s->nattrs++;
+    return 0;
+}
+
 int xmppcore_stanza_set_attr_ns(xmppcore_stanza *s, const char *ns,
                                 const char *name, const char *value)
 {
@@ -474,27 +496,13 @@ int xmppcore_stanza_set_attr_ns(xmppcore_stanza *s, const char *ns,
         a->value = v;
         return 0;
     }
-    if (s->nattrs == s->attr_cap) {
-        uint32_t cap = s->attr_cap ? s->attr_cap * 2 : 4;
-        xi_attr *na = xi_arena_alloc(s->arena, cap * sizeof *na);
-        if (!na)
-            return XMPPCORE_E_NOMEM;
-        if (s->nattrs)
-            memcpy(na, s->attrs, s->nattrs * sizeof *na);
-        s->attrs = na;
-        s->attr_cap = cap;
-    }
     const char *nsc = xi_ns_intern(ns, strlen(ns));
     if (!nsc)
         nsc = xi_arena_strndup(s->arena, ns, strlen(ns));
     char *nc = xi_arena_strndup(s->arena, name, strlen(name));
     if (!nsc || !nc)
         return XMPPCORE_E_NOMEM;
-    s->attrs[s->nattrs].ns = nsc;
-    s->attrs[s->nattrs].name = nc;
-    s->attrs[s->nattrs].value = v;
-    s->nattrs++;
-    return 0;
+    return attr_append(s, nsc, nc, v);
 }
 
 int xi_stanza_set_attr_trusted(xmppcore_stanza *s, const char *name,
@@ -509,21 +517,7 @@ int xi_stanza_set_attr_trusted(xmppcore_stanza *s, const char *name,
             return 0;
         }
     }
-    if (s->nattrs == s->attr_cap) {
-        uint32_t cap = s->attr_cap ? s->attr_cap * 2 : 4;
-        xi_attr *na = xi_arena_alloc(s->arena, cap * sizeof *na);
-        if (!na)
-            return XMPPCORE_E_NOMEM;
-        if (s->nattrs)
-            memcpy(na, s->attrs, s->nattrs * sizeof *na);
-        s->attrs = na;
-        s->attr_cap = cap;
-    }
-    s->attrs[s->nattrs].ns = "";
-    s->attrs[s->nattrs].name = name;
-    s->attrs[s->nattrs].value = v;
-    s->nattrs++;
-    return 0;
+    return attr_append(s, "", name, v);
 }
 
 int xmppcore_stanza_set_attr(xmppcore_stanza *s, const char *name,
