@@ -48,6 +48,10 @@ typedef enum xmppcore_hook_result {
 
 typedef struct xmppcore_hooks xmppcore_hooks;
 typedef struct xmppcore_hook_event xmppcore_hook_event;
+/* Defined in server.h; named here for the typed event accessors. */
+typedef struct xmppcore_session xmppcore_session;
+typedef struct xmppcore_conn xmppcore_conn;
+typedef struct xmppcore_server xmppcore_server;
 
 typedef xmppcore_hook_result (*xmppcore_hook_fn)(xmppcore_hook_event *event,
                                                  void *user_data);
@@ -72,8 +76,21 @@ XMPPCORE_API int xmppcore_hook_event_set_stanza(xmppcore_hook_event *event,
                                                 xmppcore_stanza *stanza);
 
 /*
- * Point-specific data (the session, the connection, ...), as documented
- * with each point; the pointer passed to xmppcore_hooks_run().
+ * Point-specific data, typed: the library's points carry
+ *   user_send_packet, user_receive_packet,
+ *   session_bound, session_closed        the session   (_session)
+ *   c2s_authenticated                    the connection (_conn)
+ *   filter_packet, IQ handlers           the server    (_server)
+ * Each accessor returns NULL when the event carries something else (or
+ * comes from a host's own xmppcore_hooks_run()). Borrowed for the call.
+ */
+XMPPCORE_API xmppcore_session *xmppcore_hook_event_session(const xmppcore_hook_event *event);
+XMPPCORE_API xmppcore_conn *xmppcore_hook_event_conn(const xmppcore_hook_event *event);
+XMPPCORE_API xmppcore_server *xmppcore_hook_event_server(const xmppcore_hook_event *event);
+
+/*
+ * The data pointer as passed to xmppcore_hooks_run() or
+ * xmppcore_iq_dispatch(), untyped (for a host's own points).
  */
 XMPPCORE_API void *xmppcore_hook_event_data(const xmppcore_hook_event *event);
 

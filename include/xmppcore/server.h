@@ -36,10 +36,9 @@
 extern "C" {
 #endif
 
-typedef struct xmppcore_server xmppcore_server;
+/* xmppcore_server, xmppcore_conn and xmppcore_session are declared in
+ * hooks.h (included above). */
 typedef struct xmppcore_listener xmppcore_listener;
-typedef struct xmppcore_conn xmppcore_conn;
-typedef struct xmppcore_session xmppcore_session;
 
 /* Log levels, as syslog's. */
 enum {

@@ -15,6 +15,7 @@
  */
 #include "core/core.h"
 #include "xmppcore/hooks.h"
+#include "hooks/hooks_int.h"
 
 /* ---- String-keyed hash table (keys copied, never deleted) ---- */
 
@@ -163,6 +164,7 @@ struct xmppcore_hook_event {
     const char *vhost;
     xmppcore_stanza *stanza;
     void *data;
+    int kind; /* XI_HOOK_DATA_* */
 };
 
 static void hlist_free(const xmppcore_mem *mem, struct hlist *l)
@@ -352,6 +354,13 @@ xmppcore_hook_result xmppcore_hooks_run(xmppcore_hooks *hooks,
                                         const char *point, const char *vhost,
                                         xmppcore_stanza **stanza, void *data)
 {
+    return xi_hooks_run(hooks, point, vhost, stanza, data, XI_HOOK_DATA_OPAQUE);
+}
+
+xmppcore_hook_result xi_hooks_run(xmppcore_hooks *hooks, const char *point,
+                                  const char *vhost, xmppcore_stanza **stanza,
+                                  void *data, int kind)
+{
     if (!hooks || !point)
         return XMPPCORE_HOOK_CONTINUE;
     struct point *p = smap_get(&hooks->points, point);
@@ -367,7 +376,7 @@ xmppcore_hook_result xmppcore_hooks_run(xmppcore_hooks *hooks,
         return XMPPCORE_HOOK_CONTINUE;
 
     struct xmppcore_hook_event ev = {p->name, vhost, stanza ? *stanza : NULL,
-                                     data};
+                                     data, kind};
     uint64_t limit = hooks->seq;
     xmppcore_hook_result res = XMPPCORE_HOOK_CONTINUE;
     hooks->running++;
@@ -448,6 +457,21 @@ int xmppcore_hook_event_set_stanza(xmppcore_hook_event *event,
         event->stanza = stanza;
     }
     return 0;
+}
+
+xmppcore_session *xmppcore_hook_event_session(const xmppcore_hook_event *event)
+{
+    return event->kind == XI_HOOK_DATA_SESSION ? event->data : NULL;
+}
+
+xmppcore_conn *xmppcore_hook_event_conn(const xmppcore_hook_event *event)
+{
+    return event->kind == XI_HOOK_DATA_CONN ? event->data : NULL;
+}
+
+xmppcore_server *xmppcore_hook_event_server(const xmppcore_hook_event *event)
+{
+    return event->kind == XI_HOOK_DATA_SERVER ? event->data : NULL;
 }
 
 void *xmppcore_hook_event_data(const xmppcore_hook_event *event)
@@ -575,6 +599,12 @@ static xmppcore_stanza *iq_payload(const xmppcore_stanza *iq)
 int xmppcore_iq_dispatch(xmppcore_hooks *hooks, const char *vhost,
                          xmppcore_stanza **iq, void *data)
 {
+    return xi_iq_dispatch(hooks, vhost, iq, data, XI_HOOK_DATA_OPAQUE);
+}
+
+int xi_iq_dispatch(xmppcore_hooks *hooks, const char *vhost,
+                   xmppcore_stanza **iq, void *data, int kind)
+{
     if (!hooks || !iq || !*iq)
         return XMPPCORE_E_INVAL;
     const char *name = xmppcore_stanza_name(*iq);
@@ -602,7 +632,7 @@ int xmppcore_iq_dispatch(xmppcore_hooks *hooks, const char *vhost,
     if (!n || !n->fn[slot])
         return XMPPCORE_E_NOTFOUND;
 
-    struct xmppcore_hook_event ev = {"iq", vhost, *iq, data};
+    struct xmppcore_hook_event ev = {"iq", vhost, *iq, data, kind};
     xmppcore_iq_fn fn = n->fn[slot];
     int res = fn(&ev, n->user_data[slot]);
     *iq = ev.stanza;

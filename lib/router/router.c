@@ -7,6 +7,7 @@
  * helpers (RFC 6120 §8.3).
  */
 #include "server/server_int.h"
+#include "hooks/hooks_int.h"
 #include "xml/stanza_impl.h"
 
 xmppcore_stanza *xi_reply(const xmppcore_stanza *st, const char *type)
@@ -46,8 +47,8 @@ void xi_route_to(xmppcore_server *s, xmppcore_stanza *st,
     const char *ns = xmppcore_stanza_ns(st);
     if (ns && !*ns)
         xi_stanza_set_ns_static(st, XMPPCORE_NS_CLIENT);
-    xmppcore_hook_result hr = xmppcore_hooks_run(
-        s->hooks, XMPPCORE_HOOK_FILTER_PACKET, NULL, &st, s);
+    xmppcore_hook_result hr = xi_hooks_run(
+        s->hooks, XMPPCORE_HOOK_FILTER_PACKET, NULL, &st, s, XI_HOOK_DATA_SERVER);
     if (hr == XMPPCORE_HOOK_DROP || !st) {
         xmppcore_stanza_free(st);
         return;

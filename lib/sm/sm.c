@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "server/server_int.h"
+#include "hooks/hooks_int.h"
 
 xi_user *xi_sm_user(const xmppcore_server *s, const char *bare)
 {
@@ -114,9 +115,9 @@ static void deliver_to(xmppcore_server *s, xmppcore_session *se,
     xmppcore_stanza *copy = xmppcore_stanza_copy(st);
     if (!copy)
         return;
-    xmppcore_hook_result hr = xmppcore_hooks_run(
+    xmppcore_hook_result hr = xi_hooks_run(
         s->hooks, XMPPCORE_HOOK_USER_RECEIVE_PACKET, se->vhost->domain, &copy,
-        se);
+        se, XI_HOOK_DATA_SESSION);
     if (hr != XMPPCORE_HOOK_DROP && copy && se->conn)
         xi_conn_send_stanza(se->conn, copy);
     xmppcore_stanza_free(copy);
@@ -126,8 +127,8 @@ static void deliver_to(xmppcore_server *s, xmppcore_session *se,
 static void deliver_owned(xmppcore_server *s, xmppcore_session *se,
                           xmppcore_stanza *st)
 {
-    xmppcore_hook_result hr = xmppcore_hooks_run(
-        s->hooks, XMPPCORE_HOOK_USER_RECEIVE_PACKET, se->vhost->domain, &st, se);
+    xmppcore_hook_result hr = xi_hooks_run(
+        s->hooks, XMPPCORE_HOOK_USER_RECEIVE_PACKET, se->vhost->domain, &st, se, XI_HOOK_DATA_SESSION);
     if (hr != XMPPCORE_HOOK_DROP && st && se->conn)
         xi_conn_send_stanza(se->conn, st);
     xmppcore_stanza_free(st);
@@ -230,7 +231,7 @@ static void to_server(xmppcore_server *s, xi_vhost *v, xmppcore_stanza *st)
     const char *type = xmppcore_stanza_attr(st, "type");
     if (strcmp(name, "iq") == 0 && type &&
         (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
-        int rc = xmppcore_iq_dispatch(s->hooks, v->domain, &st, s);
+        int rc = xi_iq_dispatch(s->hooks, v->domain, &st, s, XI_HOOK_DATA_SERVER);
         if (rc == XMPPCORE_E_NOTFOUND || rc == XMPPCORE_HOOK_CONTINUE)
             xi_bounce(s, st, "cancel", "service-unavailable");
         else if (rc == XMPPCORE_E_INVAL)
@@ -308,7 +309,7 @@ static void to_bare(xmppcore_server *s, xi_vhost *v, xi_user *u,
     /* iq to a bare JID: the server answers for the account
      * (RFC 6120 §10.5.3.2). */
     if (type && (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
-        int rc = xmppcore_iq_dispatch(s->hooks, v->domain, &st, s);
+        int rc = xi_iq_dispatch(s->hooks, v->domain, &st, s, XI_HOOK_DATA_SERVER);
         if (rc == XMPPCORE_E_NOTFOUND || rc == XMPPCORE_HOOK_CONTINUE)
             xi_bounce(s, st, "cancel", "service-unavailable");
         else if (rc == XMPPCORE_E_INVAL)

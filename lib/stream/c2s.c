@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "server/server_int.h"
+#include "hooks/hooks_int.h"
 #include "xml/stanza_impl.h"
 
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -149,8 +150,8 @@ static void conn_finish(xmppcore_conn *c, int reason, bool notify)
         xmppcore_session *se = c->session;
         c->session = NULL;
         xmppcore_stanza *st = NULL;
-        xmppcore_hooks_run(c->server->hooks, XMPPCORE_HOOK_SESSION_CLOSED,
-                           se->vhost->domain, &st, se);
+        xi_hooks_run(c->server->hooks, XMPPCORE_HOOK_SESSION_CLOSED,
+                           se->vhost->domain, &st, se, XI_HOOK_DATA_SESSION);
         xmppcore_stanza_free(st);
         xi_sm_unbind(c->server, se);
     }
@@ -530,8 +531,8 @@ static void sasl_result(xmppcore_conn *c, int r)
         else
             xmppcore_parser_reset(c->parser);
         xmppcore_stanza *st = NULL;
-        xmppcore_hooks_run(s->hooks, XMPPCORE_HOOK_C2S_AUTHENTICATED,
-                           c->vhost->domain, &st, c);
+        xi_hooks_run(s->hooks, XMPPCORE_HOOK_C2S_AUTHENTICATED,
+                           c->vhost->domain, &st, c, XI_HOOK_DATA_CONN);
         xmppcore_stanza_free(st);
         return;
     }
@@ -725,8 +726,8 @@ static void handle_bind(xmppcore_conn *c, xmppcore_stanza *iq)
     xmppcore_stanza_free(r);
     xi_log(s, XMPPCORE_LOG_INFO, "c2s %s: bound %s", c->peer, se->full);
     xmppcore_stanza *st = NULL;
-    xmppcore_hooks_run(s->hooks, XMPPCORE_HOOK_SESSION_BOUND, se->vhost->domain,
-                       &st, se);
+    xi_hooks_run(s->hooks, XMPPCORE_HOOK_SESSION_BOUND, se->vhost->domain,
+                       &st, se, XI_HOOK_DATA_SESSION);
     xmppcore_stanza_free(st);
 }
 
@@ -821,8 +822,8 @@ static void handle_stanza(xmppcore_conn *c, xmppcore_stanza *st)
         xi_stanza_set_attr_trusted(st, "to", c->session->user->bare);
     }
     xmppcore_session *se = c->session;
-    xmppcore_hook_result hr = xmppcore_hooks_run(
-        s->hooks, XMPPCORE_HOOK_USER_SEND_PACKET, se->vhost->domain, &st, se);
+    xmppcore_hook_result hr = xi_hooks_run(
+        s->hooks, XMPPCORE_HOOK_USER_SEND_PACKET, se->vhost->domain, &st, se, XI_HOOK_DATA_SESSION);
     if (hr == XMPPCORE_HOOK_DROP || !st) {
         xmppcore_jid_free(to_jid);
         xmppcore_stanza_free(st);

@@ -820,7 +820,9 @@ static int bound_count;
 static xmppcore_hook_result count_bound(xmppcore_hook_event *ev, void *ud)
 {
     (void)ud;
-    CHECK(strstr(xmppcore_session_jid(xmppcore_hook_event_data(ev)), "@example.com/") != NULL);
+    CHECK(strstr(xmppcore_session_jid(xmppcore_hook_event_session(ev)), "@example.com/") != NULL);
+    CHECK(xmppcore_hook_event_conn(ev) == NULL);
+    CHECK(xmppcore_hook_event_data(ev) == (void *)xmppcore_hook_event_session(ev));
     bound_count++;
     return XMPPCORE_HOOK_CONTINUE;
 }
@@ -840,7 +842,8 @@ static xmppcore_hook_result on_authed(xmppcore_hook_event *ev, void *ud)
     (void)ud;
     /* the data of c2s_authenticated is the connection, which knows its
      * account already (but has no resource yet) */
-    xmppcore_conn *conn = xmppcore_hook_event_data(ev);
+    xmppcore_conn *conn = xmppcore_hook_event_conn(ev);
+    CHECK(conn != NULL && xmppcore_hook_event_session(ev) == NULL);
     CHECK(strcmp(xmppcore_conn_peer(conn), "127.0.0.1") == 0);
     CHECK(xmppcore_conn_account(conn) != NULL &&
           strstr(xmppcore_conn_account(conn), "@example.com") != NULL);
@@ -851,13 +854,14 @@ static xmppcore_hook_result on_authed(xmppcore_hook_event *ev, void *ud)
 static xmppcore_hook_result on_session_closed(xmppcore_hook_event *ev, void *ud)
 {
     (void)ud;
-    CHECK_STR(xmppcore_session_vhost(xmppcore_hook_event_data(ev)), DOMAIN);
+    CHECK_STR(xmppcore_session_vhost(xmppcore_hook_event_session(ev)), DOMAIN);
     closed_count++;
     return XMPPCORE_HOOK_CONTINUE;
 }
 static xmppcore_hook_result filter_headlines(xmppcore_hook_event *ev, void *ud)
 {
     (void)ud;
+    CHECK(xmppcore_hook_event_server(ev) == srv);
     filtered_count++;
     const char *t = xmppcore_stanza_attr(xmppcore_hook_event_stanza(ev), "type");
     return t && strcmp(t, "headline") == 0 ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_CONTINUE;

@@ -170,6 +170,10 @@ static xmppcore_hook_result peek_fn(xmppcore_hook_event *ev, void *ud)
 {
     (void)ud;
     seen_data = xmppcore_hook_event_data(ev);
+    /* a host's own run carries opaque data: the typed views are NULL */
+    CHECK(xmppcore_hook_event_session(ev) == NULL);
+    CHECK(xmppcore_hook_event_conn(ev) == NULL);
+    CHECK(xmppcore_hook_event_server(ev) == NULL);
     seen_point = xmppcore_hook_event_point(ev);
     seen_vhost = xmppcore_hook_event_vhost(ev);
     seen_stanza = xmppcore_hook_event_stanza(ev);
