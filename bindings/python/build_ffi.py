@@ -251,6 +251,9 @@ void xmppcore_conn_free(xmppcore_conn *conn);
 const char *xmppcore_conn_jid(const xmppcore_conn *conn);
 const char *xmppcore_session_jid(const xmppcore_session *session);
 const char *xmppcore_session_vhost(const xmppcore_session *session);
+xmppcore_session *xmppcore_hook_event_session(const xmppcore_hook_event *event);
+xmppcore_conn *xmppcore_hook_event_conn(const xmppcore_hook_event *event);
+const char *xmppcore_conn_account(const xmppcore_conn *conn);
 int xmppcore_server_send(xmppcore_server *server,
                          const xmppcore_stanza *stanza);
 typedef void (*xmppcore_account_fn)(int status, void *user_data);

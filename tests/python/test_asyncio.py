@@ -105,8 +105,17 @@ def test_hooks_modify_and_drop(cert):
                     assert event.stanza.find_text("body") == \
                         "swapped by a hook"
 
+            authed = []
+
+            @srv.hook("c2s_authenticated")
+            def on_auth(event):
+                # the connection knows its account; no session yet
+                authed.append((event.account, event.session_jid))
+
             a, b = await two_clients(srv, ep)
             try:
+                assert ("alice@localhost", None) in authed
+                assert ("bob@localhost", None) in authed
                 a.x.send_message(mto="bob@localhost", mbody="the secret plan")
                 m = await b.next_message(pred=body_of)
                 assert m["body"] == "the [censored] plan"

@@ -31,10 +31,6 @@ DROP = lib.XMPPCORE_HOOK_DROP
 _LEVELS = {3: logging.ERROR, 4: logging.WARNING, 5: logging.INFO,
            6: logging.INFO, 7: logging.DEBUG}
 
-# Points whose event data is the xmppcore_session (see lib/ for who runs
-# them): event.session_jid is defined there.
-_SESSION_POINTS = {"user_send_packet", "user_receive_packet",
-                   "session_bound", "session_closed"}
 
 _init_done = False
 
@@ -157,13 +153,20 @@ class HookEvent:
         (user_send_packet, user_receive_packet, session_bound,
         session_closed); None elsewhere."""
         ev = self._check()
-        if self.point not in _SESSION_POINTS:
+        se = lib.xmppcore_hook_event_session(ev)
+        if se == ffi.NULL:
             return None
-        data = lib.xmppcore_hook_event_data(ev)
-        if data == ffi.NULL:
+        return cstr(lib.xmppcore_session_jid(se))
+
+    @property
+    def account(self):
+        """The bare JID of the account that just authenticated, at
+        c2s_authenticated; None elsewhere."""
+        ev = self._check()
+        conn = lib.xmppcore_hook_event_conn(ev)
+        if conn == ffi.NULL:
             return None
-        return cstr(lib.xmppcore_session_jid(
-            ffi.cast("xmppcore_session *", data)))
+        return cstr(lib.xmppcore_conn_account(conn))
 
     def _close(self):
         self._ev = None
