@@ -552,6 +552,9 @@ static void hook_unwatch(void *adapter, int fd, void *handle)
     struct xi_io_fd *f = handle;
     if (!f)
         return;
+    /* The io closes fd right after, which takes it out of the epoll set
+     * (its sockets are never dup'ed): spare the EPOLL_CTL_DEL syscall. */
+    f->w.events = 0;
     xi_watch_del(adapter, &f->w);
     free(f);
 }
