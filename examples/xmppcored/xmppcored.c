@@ -106,6 +106,8 @@ static xmppcore_server *build_server(xd_config *cfg, xmppcore_listener **ls)
     xmppcore_server_callbacks cb = {XMPPCORE_SERVER_CALLBACKS_VERSION, NULL,
                                     server_log};
     xmppcore_server *srv = xmppcore_server_new(NULL, &cb, NULL);
+    if (srv)
+        xmppcore_server_set_log_level(srv, log_level);
     if (!srv) {
         xd_config_error(cfg, NULL, "cannot create the server (out of memory)");
         return NULL;

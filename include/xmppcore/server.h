@@ -131,6 +131,14 @@ XMPPCORE_API int xmppcore_server_add_cert_pem(xmppcore_server *server,
                                               const char *chain_pem,
                                               const char *key_pem);
 
+/*
+ * Log lines above level (XMPPCORE_LOG_ERROR ... XMPPCORE_LOG_DEBUG) are not
+ * produced at all, so hosts do not pay for formatting what they would
+ * drop. Default: XMPPCORE_LOG_DEBUG (everything goes to the log callback).
+ */
+XMPPCORE_API void xmppcore_server_set_log_level(xmppcore_server *server,
+                                               int level);
+
 /* A description of the last configuration error, "" if none. Borrowed. */
 XMPPCORE_API const char *xmppcore_server_last_error(const xmppcore_server *server);
 

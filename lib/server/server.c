@@ -16,7 +16,7 @@
 
 void xi_log(xmppcore_server *s, int level, const char *fmt, ...)
 {
-    if (!s->cb.log)
+    if (!s->cb.log || level > s->log_level)
         return;
     char msg[512];
     va_list ap;
@@ -32,6 +32,11 @@ static void set_error(xmppcore_server *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->last_error, sizeof s->last_error, fmt, ap);
     va_end(ap);
+}
+
+void xmppcore_server_set_log_level(xmppcore_server *s, int level)
+{
+    s->log_level = level;
 }
 
 const char *xmppcore_server_last_error(const xmppcore_server *s)
@@ -218,6 +223,7 @@ xmppcore_server *xmppcore_server_new(const xmppcore_env *env,
     if (cb)
         s->cb = *cb;
     s->ud = user_data;
+    s->log_level = XMPPCORE_LOG_DEBUG;
     opts_default(&s->defaults);
     s->timers.mem = mem;
     xi_map_init(&s->vhost_map, mem, s->env.rng, s->env.rng_user_data);

@@ -151,6 +151,7 @@ struct xmppcore_server {
     xi_map users; /* bare JID -> xi_user */
     size_t nsessions;
     char last_error[256];
+    int log_level; /* lines above it are not formatted */
 };
 
 /* ---- server.c ---- */

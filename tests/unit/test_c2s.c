@@ -219,10 +219,12 @@ static void account_done(int status, void *ud)
     *(int *)ud = status;
 }
 
+static const xmppcore_server_callbacks *setup_cb;
+
 static void setup(void)
 {
     xmppcore_env env = {XMPPCORE_ENV_VERSION, NULL, NULL, NULL, NULL, NULL};
-    srv = xmppcore_server_new(&env, NULL, NULL);
+    srv = xmppcore_server_new(&env, setup_cb, NULL);
     CHECK(srv != NULL);
     xmppcore_server_tick(srv, now_ms);
     CHECK_EQ_INT(xmppcore_server_add_vhost(srv, DOMAIN), 0);
@@ -929,7 +931,42 @@ static void test_account_delete(void)
     teardown();
 }
 
-TEST_MAIN(TEST_ENTRY(test_plain_login_and_chat), TEST_ENTRY(test_auth_failures),
+static int log_lines[8];
+static void count_log(xmppcore_server *s, int level, const char *msg, void *ud)
+{
+    (void)s;
+    (void)msg;
+    (void)ud;
+    if (level >= 0 && level < 8)
+        log_lines[level]++;
+}
+
+static void test_log_level(void)
+{
+    static const xmppcore_server_callbacks cb = {
+        XMPPCORE_SERVER_CALLBACKS_VERSION, NULL, count_log};
+    setup_cb = &cb;
+    setup();
+    setup_cb = NULL;
+    client a;
+    /* by default everything reaches the callback */
+    cl_open(&a, plain_l);
+    login_plain(&a, "juliet", "pencil", "one");
+    cl_free(&a);
+    CHECK(log_lines[XMPPCORE_LOG_INFO] >= 2); /* authenticated, bound */
+    /* above the level nothing is produced */
+    memset(log_lines, 0, sizeof log_lines);
+    xmppcore_server_set_log_level(srv, XMPPCORE_LOG_NOTICE);
+    cl_open(&a, plain_l);
+    login_plain(&a, "juliet", "pencil", "two");
+    cl_send(&a, "<<<"); /* a stream error is logged at INFO too */
+    cl_free(&a);
+    CHECK_EQ_INT(log_lines[XMPPCORE_LOG_INFO], 0);
+    CHECK_EQ_INT(log_lines[XMPPCORE_LOG_DEBUG], 0);
+    teardown();
+}
+
+TEST_MAIN(TEST_ENTRY(test_log_level), TEST_ENTRY(test_plain_login_and_chat), TEST_ENTRY(test_auth_failures),
           TEST_ENTRY(test_delayed_failure), TEST_ENTRY(test_starttls_scram),
           TEST_ENTRY(test_stream_errors), TEST_ENTRY(test_conflict_and_limits),
           TEST_ENTRY(test_timers), TEST_ENTRY(test_async_store),
