@@ -78,6 +78,7 @@ struct xmppcore_io {
     io_listen *listeners;
     io_conn *conns;
     size_t n_conns;
+    size_t n_lingering; /* connections with a deadline set */
     io_conn *flush_head;
     int busy;          /* nesting depth of entry points */
     bool free_pending;
@@ -206,6 +207,8 @@ static void conn_finish(xmppcore_io *io, io_conn *c)
     /* Freeing the connection may route (presence) and call back: keep
      * it off the flush list for good. */
     c->in_flush = true;
+    if (c->deadline)
+        io->n_lingering--;
     sock_close(io, &c->s);
     if (c->prev)
         c->prev->next = c->next;
@@ -260,8 +263,10 @@ static void conn_flush(xmppcore_io *io, io_conn *c)
             conn_finish(io, c);
             return;
         }
-        if (!c->deadline)
+        if (!c->deadline) {
             c->deadline = io->now + IO_LINGER_MS;
+            io->n_lingering++;
+        }
         if (io->shutting_down && io->shutdown_deadline < c->deadline)
             c->deadline = io->shutdown_deadline;
         if (sock_watch(io, &c->s, XMPPCORE_IO_WRITE) < 0)
@@ -290,7 +295,9 @@ static void flush_all(xmppcore_io *io)
         c->in_flush = false;
         conn_flush(io, c);
     }
-    for (io_conn *c = io->conns, *next; c; c = next) {
+    /* Only while some linger: this runs after every event, and must not
+     * cost O(connections) each time. */
+    for (io_conn *c = io->n_lingering ? io->conns : NULL, *next; c; c = next) {
         next = c->next;
         if (c->closed && c->deadline && io->now >= c->deadline) {
             xi_log(io->server, XMPPCORE_LOG_DEBUG,
@@ -324,7 +331,7 @@ static void rearm_timer(xmppcore_io *io)
     int64_t t = xmppcore_server_next_timeout(io->server);
     if (t >= 0)
         EARLIER(io->now + t); /* relative to the tick at io->now */
-    for (io_conn *c = io->conns; c; c = c->next)
+    for (io_conn *c = io->n_lingering ? io->conns : NULL; c; c = c->next)
         if (c->closed && c->deadline)
             EARLIER(c->deadline);
     for (io_listen *l = io->listeners; l; l = l->next)
@@ -719,8 +726,11 @@ int xmppcore_io_shutdown(xmppcore_io *io, int timeout_ms,
     for (io_conn *c = io->conns; c; c = c->next) {
         if (!c->closed)
             xmppcore_conn_close(c->conn, "system-shutdown");
-        if (!c->deadline || io->shutdown_deadline < c->deadline)
+        if (!c->deadline || io->shutdown_deadline < c->deadline) {
+            if (!c->deadline)
+                io->n_lingering++;
             c->deadline = io->shutdown_deadline;
+        }
     }
     leave(io, false);
     return 0;

@@ -570,6 +570,12 @@ static void io_timer_fired(xmppcore_loop *loop, uint64_t id, void *ud)
 static void hook_set_timer(void *adapter, int64_t ms)
 {
     xmppcore_loop *loop = adapter;
+    /* The io re-asks after every event, mostly for the same moment:
+     * leave the timer alone then (no heap churn, no allocation). */
+    int64_t due = ms < 0 ? -1 : mono_ms() + ms;
+    if (loop->io_timer && due == loop->io_due)
+        return;
+    loop->io_due = due;
     if (loop->io_timer) {
         xmppcore_loop_cancel_timer(loop, loop->io_timer);
         loop->io_timer = 0;

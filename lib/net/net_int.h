@@ -62,6 +62,7 @@ struct xmppcore_loop {
     struct xi_post *post_head, *post_tail;
     xmppcore_io *io;           /* with a server: its sockets */
     uint64_t io_timer;         /* the io's timer (0: none) */
+    int64_t io_due;            /* when it is due (ms, mono) */
 
     atomic_int stop_req;
     atomic_int shutdown_req;
