@@ -530,6 +530,7 @@ static void parse_host_config(ctx *c, const yaml_node_t *v)
 
 static const char *const top_keys =
     "hosts, loglevel, certfiles, listen, sql_type, sql_database, "
+    "sql_exclusive, "
     "admin_socket, auth_plain_without_tls, allow_anonymous, "
     "max_stanza_size, c2s_idle_timeout, host_config, modules";
 
@@ -612,6 +613,10 @@ static void parse_root(ctx *c, const yaml_node_t *root)
                 free(cfg->sql_database);
                 cfg->sql_database = resolve(c, s);
             }
+        } else if (!strcmp(key, "sql_exclusive")) {
+            int b = get_bool(c, v, key);
+            if (b >= 0)
+                cfg->sql_exclusive = b;
         } else if (!strcmp(key, "admin_socket")) {
             const char *s = get_str(c, v, key);
             if (s) {
@@ -664,6 +669,7 @@ xd_config *xd_config_load(const char *path, int flags)
         return NULL;
     cfg->path = xstrdup(path);
     cfg->loglevel = XMPPCORE_LOG_INFO;
+    cfg->sql_exclusive = true;
     if (!cfg->path) {
         free(cfg);
         return NULL;

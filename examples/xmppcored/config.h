@@ -6,6 +6,7 @@
 #ifndef XD_CONFIG_H
 #define XD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -49,6 +50,7 @@ typedef struct {
     xd_listen *listen;
     size_t n_listen;
     char *sql_database;    /* absolute */
+    bool sql_exclusive;    /* hold the database lock while running */
     char *admin_socket;    /* absolute */
     xd_opt opts[XD_MAX_OPTS]; /* for every vhost */
     size_t n_opts;

@@ -761,7 +761,12 @@ int main(int argc, char **argv)
                cfg->sql_database, strerror(errno));
         goto out;
     }
-    int rc = xmppcore_store_sqlite_open(cfg->sql_database, NULL, NULL, &d.store);
+    /* xmppcorectl goes through the admin socket while the server runs,
+     * so by default the server keeps the database to itself (and saves
+     * the file-lock system calls of every query). */
+    xmppcore_store_sqlite_options so = {XMPPCORE_STORE_SQLITE_OPTIONS_VERSION,
+                                        0, cfg->sql_exclusive};
+    int rc = xmppcore_store_sqlite_open(cfg->sql_database, &so, NULL, &d.store);
     if (rc < 0) {
         log_at(XMPPCORE_LOG_ERROR, "database %s: %s", cfg->sql_database,
                xmppcore_strerror(rc));

@@ -161,12 +161,20 @@ XMPPCORE_API xmppcore_store *xmppcore_store_memory_new(const xmppcore_mem *mem);
 
 /* Options of the SQLite backend. version must be
  * XMPPCORE_STORE_SQLITE_OPTIONS_VERSION; fields are only ever appended. */
-#define XMPPCORE_STORE_SQLITE_OPTIONS_VERSION 1
+#define XMPPCORE_STORE_SQLITE_OPTIONS_VERSION 2
 typedef struct xmppcore_store_sqlite_options {
     int version;
     /* How long a call waits for another connection's lock before failing
      * with XMPPCORE_E_IO, in milliseconds (0: the default, 5000). */
     int busy_timeout_ms;
+    /* Version 2. Nonzero: hold the database's lock from the first call until
+     * the store is freed (SQLite's locking_mode=EXCLUSIVE). Each call then
+     * skips the file-lock system calls a shared database needs (three per
+     * read), and the WAL index lives in heap memory instead of a -shm
+     * file; but no other process can read or write the database
+     * meanwhile (it gets "database is locked" after its busy timeout).
+     * 0: shared, the default. */
+    int exclusive;
 } xmppcore_store_sqlite_options;
 
 /*

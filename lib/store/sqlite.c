@@ -468,6 +468,7 @@ int xmppcore_store_sqlite_open(const char *path,
         return XMPPCORE_E_INVAL;
     int busy_ms =
         opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+    bool exclusive = opts && opts->version >= 2 && opts->exclusive;
     xmppcore_store *s = xmppcore_store_new(mem);
     if (!s)
         return XMPPCORE_E_NOMEM;
@@ -490,9 +491,14 @@ int xmppcore_store_sqlite_open(const char *path,
         sqlite3_busy_timeout(b->db, busy_ms);
         /* WAL: readers do not block the writer; NORMAL sync is safe from
          * corruption in WAL mode and spares an fsync per commit. */
-        status = run_sql(b->db, "PRAGMA journal_mode = WAL;"
-                                "PRAGMA synchronous = NORMAL;"
-                                "PRAGMA foreign_keys = ON;");
+        /* Exclusive first: a WAL database then keeps its index in heap
+         * memory and never maps a -shm file. */
+        if (exclusive)
+            status = run_sql(b->db, "PRAGMA locking_mode = EXCLUSIVE;");
+        if (!status)
+            status = run_sql(b->db, "PRAGMA journal_mode = WAL;"
+                                    "PRAGMA synchronous = NORMAL;"
+                                    "PRAGMA foreign_keys = ON;");
     }
     if (!status)
         status = migrate(b->db);

@@ -851,7 +851,7 @@ static void test_sqlite(void)
                          " 'a''; DROP TABLE x;--'"), 1);
 
     xmppcore_store_sqlite_options o = {XMPPCORE_STORE_SQLITE_OPTIONS_VERSION,
-                                       250};
+                                       250, 0};
     CHECK_EQ_INT(xmppcore_store_sqlite_open(db_path, &o, NULL, &s), 0);
     if (!s)
         return;
@@ -878,13 +878,44 @@ static void test_sqlite(void)
     CHECK_EQ_INT(do_exists(s, "example.org", "locked"), XMPPCORE_E_NOTFOUND);
     CHECK_EQ_INT(do_create(s, "example.org", "locked", &c1), 0);
     xmppcore_store_free(s);
+
+    /* Exclusive: the store works as before and holds the lock until it
+     * is freed; another connection cannot even read meanwhile. */
+    xmppcore_store_sqlite_options ex = {XMPPCORE_STORE_SQLITE_OPTIONS_VERSION,
+                                        100, 1};
+    CHECK_EQ_INT(xmppcore_store_sqlite_open(db_path, &ex, NULL, &s), 0);
+    if (!s)
+        return;
+    CHECK_EQ_INT(do_get(s, "example.org", "alice", &got), 0);
+    CHECK(creds_equal(&got, &c1));
+    CHECK_EQ_INT(do_create(s, "example.org", "excl", &c1), 0);
+    CHECK_EQ_INT(do_exists(s, "example.org", "excl"), 0);
+    CHECK_EQ_INT(sqlite3_open(db_path, &other), SQLITE_OK);
+    sqlite3_busy_timeout(other, 50);
+    CHECK(sqlite3_exec(other, "SELECT count(*) FROM users", NULL, NULL, NULL) ==
+          SQLITE_BUSY);
+    CHECK_EQ_INT(do_count(s, "page.example"), 253);
+    xmppcore_store_free(s);
+    CHECK_EQ_INT(sqlite3_exec(other, "SELECT count(*) FROM users", NULL, NULL,
+                              NULL), SQLITE_OK);
+    sqlite3_close(other);
+    /* Version 1 callers, whose struct ends before `exclusive`, stay
+     * shared. */
+    xmppcore_store_sqlite_options v1 = {1, 100, 1};
+    CHECK_EQ_INT(xmppcore_store_sqlite_open(db_path, &v1, NULL, &s), 0);
+    CHECK_EQ_INT(do_exists(s, "example.org", "excl"), 0);
+    CHECK_EQ_INT(sqlite3_open(db_path, &other), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(other, "SELECT count(*) FROM users", NULL, NULL,
+                              NULL), SQLITE_OK);
+    sqlite3_close(other);
+    xmppcore_store_free(s);
     db_remove();
 }
 
 static void test_sqlite_open_errors(void)
 {
     xmppcore_store *s = (void *)1;
-    xmppcore_store_sqlite_options bad = {0, 0};
+    xmppcore_store_sqlite_options bad = {0, 0, 0};
     CHECK_EQ_INT(xmppcore_store_sqlite_open(NULL, NULL, NULL, &s), XMPPCORE_E_INVAL);
     CHECK(s == NULL);
     CHECK_EQ_INT(xmppcore_store_sqlite_open("/tmp/x", NULL, NULL, NULL),

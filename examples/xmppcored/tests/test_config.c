@@ -153,6 +153,18 @@ static void test_good(void)
     EXPECT(c && strstr(c->sql_database, "/xmppcore.db"));
     EXPECT(c && strstr(c->admin_socket, "/xmppcorectl.sock"));
     EXPECT(c && c->n_listen == 1 && !strcmp(c->listen[0].ip, "::"));
+    EXPECT(c && c->sql_exclusive);
+    xd_config_free(c);
+    c = load("hosts: [a.example]\nsql_exclusive: false\n"
+             "listen: [{port: 5222, module: c2s, starttls: false}]\n", 0);
+    EXPECT(c && c->n_errors == 0 && !c->sql_exclusive);
+    xd_config_free(c);
+    c = load("hosts: [a.example]\nsql_exclusive: sometimes\n"
+             "listen: [{port: 5222, module: c2s, starttls: false}]\n", 0);
+    EXPECT(c && c->n_errors == 1 &&
+           strstr(c->errors, ":2:16: sql_exclusive: expected true or false"));
+    if (c && c->n_errors)
+        fprintf(stderr, "(expected) %s", c->errors);
     xd_config_free(c);
     if (failures == before)
         passed++;
