@@ -51,6 +51,7 @@ typedef struct io_listen {
     xmppcore_listener *listener;
     char addr[64];
     int64_t paused_until; /* 0: accepting */
+    bool nodelay;         /* TCP_NODELAY set here, inherited by accepts */
     struct io_listen *next;
 } io_listen;
 
@@ -403,7 +404,8 @@ static void accept_one(xmppcore_io *io, io_listen *l, int fd,
                        const struct sockaddr_storage *ss)
 {
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!l->nodelay)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     io_conn *c = calloc(1, sizeof *c);
     if (!c || (size_t)fd >= (size_t)1 << 30) {
         free(c);
@@ -688,6 +690,12 @@ int xmppcore_io_listen(xmppcore_io *io, xmppcore_listener *listener,
     }
     l->s.kind = SOCK_LISTEN;
     l->s.fd = fd;
+#ifdef __linux__
+    /* Linux copies TCP_NODELAY to accepted sockets: one system call per
+     * listener instead of one per connection. */
+    l->nodelay =
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+#endif
     l->listener = listener;
     snprintf(l->addr, sizeof l->addr, ss.ss_family == AF_INET6 ? "[%s]:%d"
                                                                : "%s:%d",
