@@ -97,7 +97,12 @@ XMPPCORE_API const xmppcore_mem *xmppcore_mem_default(void);
 
 /*
  * Random bytes: fill buf with len unpredictable bytes; return 0, or a
- * negative code on failure. The default uses libsodium's randombytes_buf.
+ * negative code on failure. The default uses libsodium's randombytes_buf
+ * (a getrandom system call per draw). A server made with no RNG in its
+ * env seeds a buffered ChaCha20 generator of its own from the default
+ * (fast key erasure, reseeded every MiB and after fork) and takes its
+ * many small draws (nonces, ids) from that. A host-supplied RNG is used
+ * as given, for every draw.
  */
 typedef int (*xmppcore_rng_fn)(void *buf, size_t len, void *user_data);
 

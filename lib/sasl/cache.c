@@ -2,8 +2,14 @@
  * The PLAIN verifier cache: remembers that a (domain, user, password,
  * StoredKey) tuple was verified, as an HMAC-SHA-256 under a secret drawn
  * when the cache is made, so a repeated PLAIN login skips PBKDF2. Only
- * digests are kept; a memory dump reveals no password. Entries live in a
- * fixed ring: the oldest is replaced when full.
+ * digests are kept; a memory dump reveals no password.
+ *
+ * Entries live in a set-associative table: the first bytes of the digest
+ * pick a set of CACHE_WAYS entries, and a full set replaces its oldest
+ * entry. A lookup compares one set, not the table, so its cost does not
+ * grow with the capacity. Where an entry sits tells nothing: the digest
+ * is keyed with the secret, so neither the set nor the position can be
+ * predicted or related to a user or password.
  */
 #include <mbedtls/md.h>
 #include <sodium.h>
@@ -12,12 +18,15 @@
 
 #define CACHE_KEY_LEN 32
 #define CACHE_DEFAULT_CAPACITY 256
+#define CACHE_WAYS 8
 
 struct xi_sasl_cache {
     const xmppcore_mem *mem;
     unsigned char secret[32];
-    unsigned char (*entries)[CACHE_KEY_LEN];
-    size_t cap, n, next;
+    unsigned char (*entries)[CACHE_KEY_LEN]; /* nsets * ways */
+    unsigned char *fill;                     /* per set: entries in use */
+    unsigned char *next;                     /* per set: oldest entry */
+    size_t nsets, ways;
     unsigned long hits, misses;
 };
 
@@ -37,9 +46,18 @@ xi_sasl_cache *xi_sasl_cache_new(const xmppcore_mem *mem, size_t capacity,
     if (!c)
         return NULL;
     c->mem = mem;
-    c->cap = capacity;
-    c->entries = xi_calloc(mem, capacity * CACHE_KEY_LEN);
-    if (!c->entries || rng(c->secret, sizeof c->secret, rng_user_data) != 0) {
+    /* A power-of-two number of sets, so the index is a mask; the
+     * capacity is rounded down to a multiple of the ways, at least one
+     * set. */
+    c->ways = capacity < CACHE_WAYS ? capacity : CACHE_WAYS;
+    c->nsets = 1;
+    while (c->nsets * 2 * c->ways <= capacity)
+        c->nsets *= 2;
+    c->entries = xi_calloc(mem, c->nsets * c->ways * CACHE_KEY_LEN);
+    c->fill = xi_calloc(mem, c->nsets);
+    c->next = xi_calloc(mem, c->nsets);
+    if (!c->entries || !c->fill || !c->next ||
+        rng(c->secret, sizeof c->secret, rng_user_data) != 0) {
         xi_sasl_cache_free(c);
         return NULL;
     }
@@ -50,8 +68,9 @@ void xi_sasl_cache_clear(xi_sasl_cache *c)
 {
     if (!c)
         return;
-    sodium_memzero(c->entries, c->cap * CACHE_KEY_LEN);
-    c->n = c->next = 0;
+    sodium_memzero(c->entries, c->nsets * c->ways * CACHE_KEY_LEN);
+    memset(c->fill, 0, c->nsets);
+    memset(c->next, 0, c->nsets);
 }
 
 void xi_sasl_cache_free(xi_sasl_cache *c)
@@ -59,9 +78,11 @@ void xi_sasl_cache_free(xi_sasl_cache *c)
     if (!c)
         return;
     if (c->entries) {
-        sodium_memzero(c->entries, c->cap * CACHE_KEY_LEN);
+        sodium_memzero(c->entries, c->nsets * c->ways * CACHE_KEY_LEN);
         xi_free(c->mem, c->entries);
     }
+    xi_free(c->mem, c->fill);
+    xi_free(c->mem, c->next);
     const xmppcore_mem *mem = c->mem;
     sodium_memzero(c, sizeof *c);
     xi_free(mem, c);
@@ -106,6 +127,13 @@ static int cache_key(const xi_sasl_cache *c, const char *domain,
     return rc;
 }
 
+static size_t set_of(const xi_sasl_cache *c, const unsigned char *key)
+{
+    size_t v = (size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16 |
+               (size_t)key[3] << 24;
+    return v & (c->nsets - 1);
+}
+
 bool xi_sasl_cache_lookup(xi_sasl_cache *c, const char *domain,
                           const char *user, const char *pw, size_t pwlen,
                           const unsigned char *stored, size_t slen)
@@ -115,10 +143,10 @@ bool xi_sasl_cache_lookup(xi_sasl_cache *c, const char *domain,
 
     if (!c || cache_key(c, domain, user, pw, pwlen, stored, slen, key) != 0)
         return false;
-    /* Compare against every entry so the time does not tell where (or
-     * whether) the entry is. */
-    for (size_t i = 0; i < c->n; i++)
-        found |= sodium_memcmp(c->entries[i], key, CACHE_KEY_LEN) == 0;
+    size_t set = set_of(c, key);
+    unsigned char (*e)[CACHE_KEY_LEN] = c->entries + set * c->ways;
+    for (size_t i = 0; i < c->fill[set]; i++)
+        found |= sodium_memcmp(e[i], key, CACHE_KEY_LEN) == 0;
     sodium_memzero(key, sizeof key);
     if (found)
         c->hits++;
@@ -135,15 +163,19 @@ void xi_sasl_cache_insert(xi_sasl_cache *c, const char *domain,
 
     if (!c || cache_key(c, domain, user, pw, pwlen, stored, slen, key) != 0)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        if (sodium_memcmp(c->entries[i], key, CACHE_KEY_LEN) == 0) {
+    size_t set = set_of(c, key);
+    unsigned char (*e)[CACHE_KEY_LEN] = c->entries + set * c->ways;
+    for (size_t i = 0; i < c->fill[set]; i++) {
+        if (sodium_memcmp(e[i], key, CACHE_KEY_LEN) == 0) {
             sodium_memzero(key, sizeof key);
             return;
         }
     }
-    memcpy(c->entries[c->next], key, CACHE_KEY_LEN);
-    c->next = (c->next + 1) % c->cap;
-    if (c->n < c->cap)
-        c->n++;
+    if (c->fill[set] < c->ways) {
+        memcpy(e[c->fill[set]++], key, CACHE_KEY_LEN);
+    } else {
+        memcpy(e[c->next[set]], key, CACHE_KEY_LEN);
+        c->next[set] = (unsigned char)((c->next[set] + 1) % c->ways);
+    }
     sodium_memzero(key, sizeof key);
 }

@@ -233,10 +233,13 @@ int xi_sasl_set_server_nonce(xi_sasl *s, const char *nonce);
  * \0 password \0 StoredKey) under a per-cache random secret, so the same
  * user with the same password is accepted without PBKDF2 next time. As
  * the StoredKey is hashed in, changed credentials never hit an old entry.
- * Bounded (oldest entry replaced); wiped on free. Owned by the caller
- * (the server), shared by its exchanges; not thread-safe.
+ * Bounded: a set-associative table of 8-entry sets, the oldest entry of
+ * a full set replaced; a lookup costs one HMAC and eight compares,
+ * whatever the capacity. Wiped on free. Owned by the caller (the
+ * server), shared by its exchanges; not thread-safe.
  */
-/* capacity 0: 256 entries. rng NULL: default. NULL on failure. */
+/* capacity 0: 256 entries; otherwise rounded down to a power of two
+ * times 8 (at least 1). rng NULL: default. NULL on failure. */
 xi_sasl_cache *xi_sasl_cache_new(const xmppcore_mem *mem, size_t capacity,
                                  xmppcore_rng_fn rng, void *rng_user_data);
 void xi_sasl_cache_free(xi_sasl_cache *c);

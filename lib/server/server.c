@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "core/rng.h"
 #include "server/server_int.h"
 #include "xmppcore/sasl.h"
 
@@ -215,8 +216,20 @@ xmppcore_server *xmppcore_server_new(const xmppcore_env *env,
         s->env = *env;
     s->env.version = XMPPCORE_ENV_VERSION;
     s->env.mem = mem;
-    if (!s->env.rng)
+    if (!s->env.rng) {
         s->env.rng = xmppcore_rng_default;
+        s->env.rng_user_data = NULL;
+    }
+    s->seed_env = s->env;
+    if (!env || !env->rng) {
+        s->rng = xi_rng_new(mem, NULL, NULL);
+        if (!s->rng) {
+            xi_free(mem, s);
+            return NULL;
+        }
+        s->env.rng = xi_rng_fill;
+        s->env.rng_user_data = s->rng;
+    }
     if (!s->env.clock)
         s->env.clock = xmppcore_clock_default;
     s->mem = mem;
@@ -229,12 +242,12 @@ xmppcore_server *xmppcore_server_new(const xmppcore_env *env,
     xi_map_init(&s->vhost_map, mem, s->env.rng, s->env.rng_user_data);
     xi_map_init(&s->users, mem, s->env.rng, s->env.rng_user_data);
     s->hooks = xmppcore_hooks_new(mem);
-    s->plain_cache = xi_sasl_cache_new(mem, 1024, s->env.rng,
+    s->plain_cache = xi_sasl_cache_new(mem, XI_PLAIN_CACHE_ENTRIES, s->env.rng,
                                        s->env.rng_user_data);
     if (!s->hooks || !s->plain_cache ||
         s->env.rng(s->sasl_secret, sizeof s->sasl_secret,
                    s->env.rng_user_data) != 0 ||
-        xi_tls_config_new(&s->env, &s->tls) != 0 ||
+        xi_tls_config_new(&s->seed_env, &s->tls) != 0 ||
         xi_modules_register(s) != 0) {
         xmppcore_server_free(s);
         return NULL;
@@ -276,6 +289,7 @@ void xmppcore_server_free(xmppcore_server *s)
     xi_sasl_cache_free(s->plain_cache);
     xmppcore_hooks_free(s->hooks);
     sodium_memzero(s->sasl_secret, sizeof s->sasl_secret);
+    xi_rng_free(s->rng);
     xi_free(s->mem, s);
 }
 

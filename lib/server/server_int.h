@@ -25,6 +25,11 @@
 #include "xmppcore/stanza.h"
 #include "xmppcore/store.h"
 
+/* Entries of the server's PLAIN verifier cache: 32 bytes each, so 16384
+ * is 512 KiB (calloc'ed: pages are touched only as entries fill), enough
+ * for every account of a mid-size server to log in again without PBKDF2. */
+#define XI_PLAIN_CACHE_ENTRIES 16384
+
 /* Options; per vhost with a server-wide default. */
 typedef struct xi_opts {
     bool plain_without_tls;
@@ -140,7 +145,12 @@ struct xmppcore_server {
     xi_opts defaults;
     xi_tls_config *tls;
     bool tls_has_cert;
-    xi_sasl_cache *plain_cache;
+    xi_sasl_cache *plain_cache; /* XI_PLAIN_CACHE_ENTRIES */
+    /* When the host gave no RNG, env.rng draws from this buffered
+     * generator (owned); seed_env keeps the unbuffered source for what
+     * may outlive the server (the reference-counted TLS config). */
+    struct xi_rng *rng;
+    xmppcore_env seed_env;
     unsigned char sasl_secret[32];
     xmppcore_listener *listeners;
     xmppcore_conn *conns;

@@ -20,6 +20,7 @@
 
 #include "server/server_int.h"
 #include "hooks/hooks_int.h"
+#include "xml/parser_int.h"
 #include "xml/stanza_impl.h"
 
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -1079,6 +1080,11 @@ xmppcore_conn *xmppcore_conn_new(xmppcore_listener *l, const char *peer,
     c->out.mem = c->plain.mem = c->held.mem = s->mem;
     c->peer = xi_strdup(s->mem, peer ? peer : "");
     c->parser = xmppcore_parser_new(&parser_cbs, c, s->mem);
+    if (c->parser) {
+        unsigned long salt = 0;
+        if (s->env.rng(&salt, sizeof salt, s->env.rng_user_data) == 0)
+            xi_parser_set_hash_salt(c->parser, salt);
+    }
     xi_timer_init(&c->timer, on_timer, c);
     c->started = c->last_in = c->last_out = s->now;
     new_stream_id(c);

@@ -20,6 +20,7 @@
 
 #include <expat.h>
 
+#include "xml/parser_int.h"
 #include "xml/stanza_impl.h"
 #include "xmppcore/parser.h"
 #include "xmppcore_config.h"
@@ -49,6 +50,8 @@ struct xmppcore_parser {
     bool header_done;
     bool reset_req, stop_req, stopped;
     bool parsing; /* inside XML_Parse: callbacks may run */
+    bool have_salt;     /* hash_salt given: expat draws none itself */
+    unsigned long hash_salt;
     int error;
     uint64_t boundary;    /* position where the current item began */
     uint64_t fed;         /* bytes handed to the current expat document */
@@ -492,6 +495,10 @@ static int expat_fresh(xmppcore_parser *p)
             return XMPPCORE_E_NOMEM;
     }
     XML_Parser x = p->xp;
+    /* Without a salt, expat makes a getrandom call for each new
+     * document (each stream restart). */
+    if (p->have_salt)
+        XML_SetHashSalt(x, p->hash_salt);
     XML_SetReturnNSTriplet(x, XML_TRUE);
     XML_SetUserData(x, p);
     XML_SetElementHandler(x, on_start, on_end);
@@ -561,6 +568,16 @@ static xmppcore_parser *parser_create(const xmppcore_parser_callbacks *cb,
         return NULL;
     }
     return p;
+}
+
+void xi_parser_set_hash_salt(xmppcore_parser *p, unsigned long salt)
+{
+    p->have_salt = true;
+    p->hash_salt = salt;
+    /* The current document has not begun (a stream starts or restarts
+     * only between feeds): expat still takes a salt. */
+    if (p->xp && p->fed == 0)
+        XML_SetHashSalt(p->xp, salt);
 }
 
 xmppcore_parser *xmppcore_parser_new(const xmppcore_parser_callbacks *cb,

@@ -1,6 +1,10 @@
 /* Unit tests for lib/core: error codes, buffers, UTF-8 checks, env. */
 #include "testlib.h"
 #include "core/core.h"
+#include "core/rng.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_strerror(void)
 {
@@ -86,6 +90,83 @@ static void test_env(void)
     CHECK(XMPPCORE_VERSION_NUM > 0);
 }
 
+/* A seed source that counts its calls and can fail. */
+struct seed_src {
+    int calls;
+    bool fail;
+};
+
+static int seed_fn(void *buf, size_t len, void *ud)
+{
+    struct seed_src *src = ud;
+    src->calls++;
+    if (src->fail)
+        return XMPPCORE_E_INTERNAL;
+    return xmppcore_rng_default(buf, len, NULL);
+}
+
+static void test_rng(void)
+{
+    struct seed_src src = {0, false};
+    xi_rng *r = xi_rng_new(NULL, seed_fn, &src);
+    CHECK(r != NULL);
+    unsigned char a[32], b[32], zero[32] = {0};
+    CHECK_EQ_INT(xi_rng_fill(a, sizeof a, r), 0);
+    CHECK_EQ_INT(src.calls, 1); /* seeded once */
+    for (int i = 0; i < 1000; i++) {
+        CHECK_EQ_INT(xi_rng_fill(b, sizeof b, r), 0);
+        CHECK(memcmp(a, b, sizeof a) != 0);
+    }
+    CHECK_EQ_INT(src.calls, 1); /* 32 KB later: still buffered */
+    CHECK(memcmp(b, zero, sizeof b) != 0);
+    /* odd sizes straddle blocks */
+    unsigned char odd[256];
+    for (size_t n = 0; n <= sizeof odd; n++)
+        CHECK_EQ_INT(xi_rng_fill(odd, n, r), 0);
+    /* large draws go to the source */
+    unsigned char big[1000];
+    int before = src.calls;
+    CHECK_EQ_INT(xi_rng_fill(big, sizeof big, r), 0);
+    CHECK_EQ_INT(src.calls, before + 1);
+    /* a bit balance check over 64 KiB: far from a stuck generator */
+    long ones = 0;
+    for (int i = 0; i < 2048; i++) {
+        CHECK_EQ_INT(xi_rng_fill(b, sizeof b, r), 0);
+        for (size_t k = 0; k < sizeof b; k++)
+            ones += __builtin_popcount(b[k]);
+    }
+    CHECK(ones > 2048L * 256 * 45 / 100 && ones < 2048L * 256 * 55 / 100);
+
+    /* after fork, the child must not repeat the parent's next bytes */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        unsigned char c[32];
+        int ok = xi_rng_fill(c, sizeof c, r) == 0 &&
+                 write(fds[1], c, sizeof c) == (ssize_t)sizeof c;
+        _exit(ok ? 0 : 1);
+    }
+    unsigned char child[32];
+    CHECK(read(fds[0], child, sizeof child) == (ssize_t)sizeof child);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_EQ_INT(xi_rng_fill(a, sizeof a, r), 0);
+    CHECK(memcmp(a, child, sizeof a) != 0);
+    close(fds[0]);
+    close(fds[1]);
+    xi_rng_free(r);
+    xi_rng_free(NULL);
+
+    /* a failing source fails the draw */
+    struct seed_src bad = {0, true};
+    r = xi_rng_new(NULL, seed_fn, &bad);
+    CHECK(r != NULL);
+    CHECK_EQ_INT(xi_rng_fill(a, 8, r), XMPPCORE_E_INTERNAL);
+    xi_rng_free(r);
+}
+
 TEST_MAIN(TEST_ENTRY(test_strerror), TEST_ENTRY(test_buffer),
           TEST_ENTRY(test_buffer_oom), TEST_ENTRY(test_utf8),
-          TEST_ENTRY(test_env))
+          TEST_ENTRY(test_env), TEST_ENTRY(test_rng))

@@ -973,6 +973,25 @@ static void test_plain_cache(void)
 #undef LOGIN
     xi_sasl_cache_free(cache);
     xi_sasl_cache_free(NULL);
+    /* a large cache: many users, each found again (one set per lookup) */
+    cache = xi_sasl_cache_new(NULL, 1024, rng_fn, &g_rng);
+    CHECK(cache != NULL);
+    c.cache = cache;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 64; i++) {
+            char msg[64];
+            int len = snprintf(msg, sizeof msg, "%cuser%d%cpencil", 0, i, 0);
+            s = xi_sasl_new(&c);
+            CHECK_EQ_INT(plain_login(s, msg, (size_t)len, 0, &cr, 0),
+                         XI_SASL_SUCCESS);
+            CHECK_EQ_INT(xi_sasl_pbkdf2_runs(s), round == 0 ? 1 : 0);
+            xi_sasl_free(s);
+        }
+    }
+    xi_sasl_cache_stats(cache, &hits, &misses);
+    CHECK_EQ_INT(hits, 64);
+    CHECK_EQ_INT(misses, 64);
+    xi_sasl_cache_free(cache);
     /* a failing RNG: no cache */
     test_rng bad = {1, 1, 0};
     CHECK(xi_sasl_cache_new(NULL, 0, rng_fn, &bad) == NULL);
