@@ -427,11 +427,14 @@ class Xmppcored(Server):
     name = "xmppcored"
     port = 35222
 
+    build = "build"
+
     def __init__(self, workdir):
         super().__init__(workdir)
-        self.bin = os.path.join(ROOT, "build", "examples", "xmppcored", "xmppcored")
-        self.ctl = os.path.join(ROOT, "build", "examples", "xmppcored", "xmppcorectl")
-        self.accounts = os.path.join(ROOT, "build", "tests", "bench", "bench_accounts")
+        b = os.path.join(ROOT, self.build)
+        self.bin = os.path.join(b, "examples", "xmppcored", "xmppcored")
+        self.ctl = os.path.join(b, "examples", "xmppcored", "xmppcorectl")
+        self.accounts = os.path.join(b, "tests", "bench", "bench_accounts")
 
     def missing(self):
         for p in (self.bin, self.ctl, self.accounts):
@@ -482,7 +485,18 @@ modules: {{}}
         return self.pid
 
 
-SERVERS = {"ejabberd": Ejabberd, "prosody": Prosody, "xmppcored": Xmppcored}
+class XmppcoredOpenSSL(Xmppcored):
+    """The same server built with the OpenSSL TLS backend:
+    meson setup build-openssl-rel -Dtls=openssl && ninja -C build-openssl-rel"""
+    name = "xmppcored-openssl"
+    build = "build-openssl-rel"
+
+    def version(self):
+        return "build-openssl-rel/ (this tree, -Dtls=openssl)"
+
+
+SERVERS = {"ejabberd": Ejabberd, "prosody": Prosody, "xmppcored": Xmppcored,
+           "xmppcored-openssl": XmppcoredOpenSSL}
 
 
 # ------------------------------------------------------------ installation
@@ -700,7 +714,8 @@ def main():
     global args_global
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--servers", default="ejabberd,prosody,xmppcored",
-                    help="comma list, in the order to run (default: all three)")
+                    help="comma list, in the order to run, of ejabberd, prosody, xmppcored"
+                         " and xmppcored-openssl (default: the first three)")
     ap.add_argument("--modes", default="plain,tls", help="plain,tls")
     ap.add_argument("--quick", action="store_true",
                     help="N=1000 (and 1900), 100 pairs, 3 s phases")
