@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
@@ -41,6 +42,14 @@ int xi_tls_set_err(char *err, size_t size, int code, const char *fmt,
     else if (snprintf(err, size, "%s", what) < 0)
         err[0] = '\0';
     return code;
+}
+
+int xi_tls_entropy(void *p, unsigned char *buf, size_t len)
+{
+    const xmppcore_env *env = p;
+    if (env->rng(buf, len, env->rng_user_data) != 0)
+        return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    return 0;
 }
 
 /* mbedTLS parse errors: unreadable file, out of memory, or bad data. */

@@ -19,6 +19,9 @@ struct xi_tls_peer_name {
     char *value;
 };
 
+/* Entropy callback for mbedtls_ctr_drbg_seed over an xmppcore_env. */
+int xi_tls_entropy(void *env, unsigned char *buf, size_t len);
+
 /* mbedTLS error text for ret, prefixed with what, into buf. */
 void xi_tls_strerror(char *buf, size_t size, const char *what, int ret);
 

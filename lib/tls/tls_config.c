@@ -33,14 +33,6 @@ static const int sig_hashes[] = {
     MBEDTLS_MD_NONE,
 };
 
-int xi_tls_entropy(void *p, unsigned char *buf, size_t len)
-{
-    const xmppcore_env *env = p;
-    if (env->rng(buf, len, env->rng_user_data) != 0)
-        return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
-    return 0;
-}
-
 static bool is_chachapoly(int id)
 {
     return id == MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 ||

@@ -79,7 +79,4 @@ struct xi_tls_session {
  * or XMPPCORE_E_NOMEM. */
 int xi_tls_config_freeze(xi_tls_config *cfg);
 
-/* Entropy callback for mbedtls_ctr_drbg_seed over an xmppcore_env. */
-int xi_tls_entropy(void *env, unsigned char *buf, size_t len);
-
 #endif
