@@ -267,8 +267,10 @@ int xi_tls_config_new(const xmppcore_env *env, xi_tls_config **out)
                                    SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     /* Record buffers are freed whenever they are empty: an idle session
-     * holds none. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+     * holds none. The chain sent is the one configured, as with mbedTLS:
+     * no chain building (an X509_verify_cert per handshake, which could
+     * also pull in client-certificate trust anchors). */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, cfg);
     SSL_CTX_set_cert_cb(ctx, cert_cb, cfg);
