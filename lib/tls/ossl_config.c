@@ -73,8 +73,8 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
         len--;
     if (len == 0 || len > 253 || s->sni)
         return SSL_TLSEXT_ERR_OK;
-    if (!(s->sni = xi_tls_lower_dup(cfg->mem, (const unsigned char *)name,
-                                    len))) {
+    if (!(s->sni =
+              xi_tls_lower_dup(cfg->mem, (const unsigned char *)name, len))) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
@@ -174,7 +174,8 @@ static uint32_t badcert_flag(int err)
  * exposed, not enforced). */
 static int verify_cb(int ok, X509_STORE_CTX *x)
 {
-    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
     xi_tls_session *s = ssl ? SSL_get_app_data(ssl) : NULL;
     if (!ok && s)
         s->verify_flags |= badcert_flag(X509_STORE_CTX_get_error(x));
@@ -251,8 +252,8 @@ int xi_tls_config_new(const xmppcore_env *env, xi_tls_config **out)
         !SSL_CTX_set_ciphersuites(ctx, "") ||
         !SSL_CTX_set1_groups_list(ctx, groups) ||
         !SSL_CTX_set1_sigalgs_list(ctx, sigalgs)) {
-        bool nomem = xi_ossl_error(cfg->err, sizeof cfg->err, "OpenSSL setup",
-                                   "failed");
+        bool nomem =
+            xi_ossl_error(cfg->err, sizeof cfg->err, "OpenSSL setup", "failed");
         xi_tls_config_free(cfg);
         return nomem ? XMPPCORE_E_NOMEM : XMPPCORE_E_INTERNAL;
     }
@@ -367,9 +368,8 @@ static int add_cert(xi_tls_config *cfg, const char *chain_src,
         xi_tls_cert_names(cfg->mem, &chain, &c->names, &c->n_names) < 0)
         rc = set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
     if (rc == 0) {
-        c->end_point_rc = xi_tls_end_point(&chain, c->end_point,
-                                           sizeof c->end_point,
-                                           &c->end_point_len);
+        c->end_point_rc = xi_tls_end_point(
+            &chain, c->end_point, sizeof c->end_point, &c->end_point_len);
         rc = convert(cfg, c, &chain, &key);
     }
     mbedtls_x509_crt_free(&chain);
@@ -510,9 +510,9 @@ int xi_tls_config_freeze(xi_tls_config *cfg)
     ERR_clear_error();
     struct xi_tls_cert *use[2] = {cfg->def_ec, cfg->def_rsa};
     for (size_t i = 0; i < 2; i++)
-        if (use[i] && SSL_CTX_use_cert_and_key(cfg->ctx, use[i]->leaf,
-                                               use[i]->key, use[i]->chain,
-                                               1) != 1)
+        if (use[i] &&
+            SSL_CTX_use_cert_and_key(cfg->ctx, use[i]->leaf, use[i]->key,
+                                     use[i]->chain, 1) != 1)
             return ossl_err(cfg, "default certificate");
     if (cfg->n_alpn)
         SSL_CTX_set_alpn_select_cb(cfg->ctx, alpn_cb, cfg);

@@ -79,11 +79,11 @@ struct xi_tls_session {
     bool peer_closed;
     bool out_failed; /* appending to out ran out of memory */
     bool peer_names_done;
-    int first_byte; /* of all input, -1 before any */
+    int first_byte;        /* of all input, -1 before any */
     uint32_t verify_flags; /* MBEDTLS_X509_BADCERT_* of the client cert */
     char *sni;
-    const char *alpn;  /* one of cfg->alpn_names */
-    const char *suite; /* one of cfg->suites[].name */
+    const char *alpn;                       /* one of cfg->alpn_names */
+    const char *suite;                      /* one of cfg->suites[].name */
     struct xi_tls_cert *cand_ec, *cand_rsa; /* matched by SNI */
     struct xi_tls_cert *used; /* set when the handshake completes */
     unsigned char *peer_der;  /* the client's certificate */

@@ -100,10 +100,9 @@ int xi_tls_session_new(xi_tls_config *cfg, struct xmppcore_buffer *out,
     s->first_byte = -1;
     ERR_clear_error();
     BIO *bio = NULL;
-    if (!(s->ssl = SSL_new(cfg->ctx)) ||
-        !(bio = BIO_new(cfg->bio_method))) {
-        bool nomem = xi_ossl_error(s->err, sizeof s->err, "TLS setup",
-                                   "failed");
+    if (!(s->ssl = SSL_new(cfg->ctx)) || !(bio = BIO_new(cfg->bio_method))) {
+        bool nomem =
+            xi_ossl_error(s->err, sizeof s->err, "TLS setup", "failed");
         SSL_free(s->ssl);
         xi_free(cfg->mem, s);
         return nomem ? XMPPCORE_E_NOMEM : XMPPCORE_E_INTERNAL;
@@ -189,8 +188,10 @@ static int handshake(xi_tls_session *s)
     if (ret == 1)
         return established(s);
     int e = SSL_get_error(s->ssl, ret);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error(); /* nothing of ours stays for the host to see */
         return 0;
+    }
     /* A client speaking plain XMPP to a direct-TLS port is the common
      * case worth naming. */
     return fail(s, s->first_byte == '<'
@@ -252,7 +253,7 @@ int xi_tls_read(xi_tls_session *s, void *buf, size_t cap, size_t *n)
     *n = 0;
     switch (SSL_get_error(s->ssl, 0)) {
     case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE: return XMPPCORE_E_AGAIN;
+    case SSL_ERROR_WANT_WRITE: ERR_clear_error(); return XMPPCORE_E_AGAIN;
     case SSL_ERROR_ZERO_RETURN: return peer_closed(s);
     default: return fail(s, "TLS read failed");
     }
@@ -390,8 +391,8 @@ int xi_tls_peer_name(xi_tls_session *s, size_t i, xi_tls_name_type *type,
          * OpenSSL took but mbedTLS cannot parse has no names. */
         mbedtls_x509_crt crt;
         mbedtls_x509_crt_init(&crt);
-        int ret = mbedtls_x509_crt_parse_der(&crt, s->peer_der,
-                                             s->peer_der_len);
+        int ret =
+            mbedtls_x509_crt_parse_der(&crt, s->peer_der, s->peer_der_len);
         int rc = 0;
         if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
             rc = XMPPCORE_E_NOMEM;

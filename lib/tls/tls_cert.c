@@ -66,8 +66,7 @@ static int parse_code(int ret)
 
 int xi_tls_parse_cert(mbedtls_x509_crt *chain, mbedtls_pk_context *key,
                       const char *chain_src, const char *key_src,
-                      const char *password, bool files, char *err,
-                      size_t errsz)
+                      const char *password, bool files, char *err, size_t errsz)
 {
     int ret;
     if (files)
@@ -98,8 +97,8 @@ int xi_tls_parse_cert(mbedtls_x509_crt *chain, mbedtls_pk_context *key,
     if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECKEY) &&
         !mbedtls_pk_can_do(key, MBEDTLS_PK_RSA))
         return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
-                              "private key: neither an EC nor an RSA key",
-                              NULL, 0);
+                              "private key: neither an EC nor an RSA key", NULL,
+                              0);
     if ((ret = mbedtls_pk_check_pair(&chain->pk, key)) != 0)
         return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
                               "private key does not match the certificate",
@@ -107,8 +106,8 @@ int xi_tls_parse_cert(mbedtls_x509_crt *chain, mbedtls_pk_context *key,
     return 0;
 }
 
-int xi_tls_parse_ca(mbedtls_x509_crt *ca, const char *src, bool file,
-                    char *err, size_t errsz)
+int xi_tls_parse_ca(mbedtls_x509_crt *ca, const char *src, bool file, char *err,
+                    size_t errsz)
 {
     int ret = file ? mbedtls_x509_crt_parse_file(ca, src)
                    : mbedtls_x509_crt_parse(ca, (const unsigned char *)src,
@@ -287,8 +286,8 @@ int xi_tls_peer_names(const xmppcore_mem *mem, const mbedtls_x509_crt *crt,
     return 0;
 }
 
-void xi_tls_peer_names_free(const xmppcore_mem *mem,
-                            struct xi_tls_peer_name *v, size_t n)
+void xi_tls_peer_names_free(const xmppcore_mem *mem, struct xi_tls_peer_name *v,
+                            size_t n)
 {
     for (size_t i = 0; i < n; i++)
         xi_free(mem, v[i].value);

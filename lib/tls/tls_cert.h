@@ -43,8 +43,8 @@ int xi_tls_parse_cert(mbedtls_x509_crt *chain, mbedtls_pk_context *key,
                       size_t errsz);
 
 /* Adds trust anchors from PEM text or a file; codes as above. */
-int xi_tls_parse_ca(mbedtls_x509_crt *ca, const char *src, bool file,
-                    char *err, size_t errsz);
+int xi_tls_parse_ca(mbedtls_x509_crt *ca, const char *src, bool file, char *err,
+                    size_t errsz);
 
 /* A lower-case, NUL-terminated copy of p (NULL when empty, when it holds
  * a NUL, or out of memory). */
@@ -68,7 +68,7 @@ int xi_tls_end_point(const mbedtls_x509_crt *leaf, unsigned char *out,
  * (nothing is left allocated then). */
 int xi_tls_peer_names(const xmppcore_mem *mem, const mbedtls_x509_crt *crt,
                       struct xi_tls_peer_name **v, size_t *n);
-void xi_tls_peer_names_free(const xmppcore_mem *mem,
-                            struct xi_tls_peer_name *v, size_t n);
+void xi_tls_peer_names_free(const xmppcore_mem *mem, struct xi_tls_peer_name *v,
+                            size_t n);
 
 #endif

@@ -152,8 +152,8 @@ static int set_err(xi_tls_config *cfg, int code, const char *fmt,
 static int finish_cert(xi_tls_config *cfg, struct xi_tls_cert *c, int rc,
                        unsigned flags)
 {
-    if (rc == 0 && xi_tls_cert_names(cfg->mem, &c->chain, &c->names,
-                                     &c->n_names) < 0)
+    if (rc == 0 &&
+        xi_tls_cert_names(cfg->mem, &c->chain, &c->names, &c->n_names) < 0)
         rc = set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
     if (rc < 0) {
         cert_free(cfg->mem, c);
@@ -187,8 +187,8 @@ int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
     struct xi_tls_cert *c = cert_new(cfg);
     if (!c)
         return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
-    int rc = xi_tls_parse_cert(&c->chain, &c->key, chain_pem, key_pem,
-                               password, false, cfg->err, sizeof cfg->err);
+    int rc = xi_tls_parse_cert(&c->chain, &c->key, chain_pem, key_pem, password,
+                               false, cfg->err, sizeof cfg->err);
     return finish_cert(cfg, c, rc, flags);
 }
 
