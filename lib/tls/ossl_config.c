@@ -277,6 +277,7 @@ int xi_tls_config_new(const xmppcore_env *env, xi_tls_config **out)
     SSL_CTX_set_cert_cb(ctx, cert_cb, cfg);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     name_suites(cfg);
+    ERR_clear_error(); /* what OpenSSL noted while succeeding */
     *out = cfg;
     return 0;
 }
@@ -373,6 +374,7 @@ static int add_cert(xi_tls_config *cfg, const char *chain_src,
         rc = convert(cfg, c, &chain, &key);
     }
     mbedtls_x509_crt_free(&chain);
+    ERR_clear_error();
     mbedtls_pk_free(&key);
     if (rc < 0) {
         cert_free(cfg->mem, c);
@@ -465,6 +467,7 @@ static int add_ca(xi_tls_config *cfg, const char *src, bool file)
         X509_free(x);
     }
     mbedtls_x509_crt_free(&ca);
+    ERR_clear_error();
     return rc;
 }
 
@@ -519,6 +522,7 @@ int xi_tls_config_freeze(xi_tls_config *cfg)
     /* Optional: the verification result is reported, not enforced. */
     if (cfg->request_client_cert)
         SSL_CTX_set_verify(cfg->ctx, SSL_VERIFY_PEER, verify_cb);
+    ERR_clear_error();
     cfg->frozen = true;
     return 0;
 }
