@@ -6,7 +6,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev llvm \
- libexpat1-dev libmbedtls-dev libsodium-dev libsqlite3-dev sqlite3 unicode-data \
+ libexpat1-dev libmbedtls-dev libssl-dev libsodium-dev libsqlite3-dev sqlite3 unicode-data \
  libyaml-dev libuv1-dev libevent-dev python3 python3-cffi python3-pytest python3-slixmpp libstrophe-dev \
  python3-dev python3-mesonpy \
  binutils git ca-certificates"

@@ -1,16 +1,45 @@
 /*
  * lib/tls: TLS for streams, over memory buffers. The one internal
- * interface behind which all mbedTLS use lives (moving to mbedTLS 3.6
- * touches this folder alone).
+ * interface behind which all TLS library use lives (moving to mbedTLS
+ * 3.6 touches this folder alone).
+ *
+ * Two backends, chosen at configure time (meson option tls): mbedTLS
+ * 2.28 (tls_config.c, tls_session.c; the default) or OpenSSL >= 3.0
+ * (ossl_config.c, ossl_session.c; a full handshake costs the server a
+ * sixth to an eighth of the CPU: bench_tls, docs/benchmarks.md). Both implement everything below the same
+ * way; certificates, keys and trust anchors are read by mbedTLS's X.509
+ * code on both (tls_cert.c), so the same files are accepted or refused
+ * with the same messages. What differs:
+ *  - allocation: neither library uses the env's allocator (mbedTLS 2.28
+ *    as Debian builds it calls calloc; OpenSSL uses its own
+ *    CRYPTO_malloc, process-wide, which a library must not replace).
+ *    The library's own structures use the env's allocator on both.
+ *  - randomness: mbedTLS draws from a CTR-DRBG per config seeded from
+ *    the env's RNG; OpenSSL uses its own DRBGs (the env's RNG is unused
+ *    by the OpenSSL backend; xi_tls_generate still uses it).
+ *  - xi_tls_peer_verify_flags: mbedTLS's own verification flags, or on
+ *    OpenSSL its X509_V_ERR_* codes mapped to the same
+ *    MBEDTLS_X509_BADCERT_* bits (expired, future, not trusted, key
+ *    usage, bad key or hash; anything else BADCERT_OTHER).
+ *  - with several EC certificates for one name, OpenSSL serves the
+ *    first (it holds one per key type), where mbedTLS would fall back
+ *    to the next one if the client lacks the first one's curve.
+ *  - memory: an idle OpenSSL session holds about 14 KB (record buffers
+ *    released when empty), an mbedTLS one about 37 KB (two 16 KB record
+ *    buffers for its lifetime).
+ * Error texts (xi_tls_error) are the library's own, after the same
+ * prefixes ("TLS handshake failed: ...").
  *
  * Nothing here does socket I/O. Bytes read from the socket are fed in,
  * bytes to send are appended to an xmppcore_buffer the host drains.
- * The library's own code does not read the clock, but note that mbedTLS
- * 2.28 itself calls time() during a server handshake (gmt_unix_time in
- * ServerHello.random, session start) and when verifying a client
- * certificate's validity period; Debian's build has no hook to replace it.
+ * The library's own code does not read the clock, but note that both
+ * libraries call time() themselves during a server handshake (mbedTLS
+ * 2.28 for gmt_unix_time in ServerHello.random and the session start,
+ * OpenSSL for the session start) and when verifying a client
+ * certificate's validity period; neither has a hook to replace it.
  *
- * Protocol policy: TLS 1.2 only (mbedTLS 2.28 has no TLS 1.3 server);
+ * Protocol policy, on both backends: TLS 1.2 only (mbedTLS 2.28 has no
+ * TLS 1.3 server; OpenSSL is held to 1.2 so tls-unique stays defined);
  * ECDHE key exchange with ECDSA or RSA certificates; AEAD ciphers only
  * (AES-GCM, ChaCha20-Poly1305); extended master secret; no renegotiation;
  * no session resumption (neither tickets nor a session cache: every
@@ -18,8 +47,9 @@
  * above TLS anyway).
  *
  * Threads: a config may be shared by sessions on several threads once
- * frozen (its random generator locks, its reference count is atomic); a
- * session belongs to one thread.
+ * frozen (its random generator locks, or OpenSSL's SSL_CTX is shared
+ * read-only; its reference count is atomic); a session belongs to one
+ * thread.
  */
 #ifndef XI_TLS_H
 #define XI_TLS_H
@@ -38,9 +68,11 @@ typedef struct xi_tls_session xi_tls_session;
 /*
  * A server TLS configuration, for one listener or one set of virtual
  * hosts. env is copied (NULL: defaults); its RNG seeds the config's
- * CTR-DRBG, its allocator holds the library's own allocations (mbedTLS
- * 2.28 as built by Debian allocates with calloc directly).
- * Returns 0, XMPPCORE_E_NOMEM, or XMPPCORE_E_INTERNAL (seeding failed).
+ * CTR-DRBG (mbedTLS backend; OpenSSL uses its own), its allocator holds
+ * the library's own allocations (mbedTLS 2.28 as built by Debian
+ * allocates with calloc directly, OpenSSL with its own malloc).
+ * Returns 0, XMPPCORE_E_NOMEM, or XMPPCORE_E_INTERNAL (seeding failed,
+ * or OpenSSL refused the settings).
  */
 int xi_tls_config_new(const xmppcore_env *env, xi_tls_config **out);
 
@@ -64,8 +96,8 @@ enum {
  * private key. The names the certificate is picked for by SNI are taken
  * from the leaf: its subjectAltName dNSName entries, or its subject CN
  * when it has none; "*.example.org" matches exactly one label. Several
- * certificates may share names (an ECDSA and an RSA one): mbedTLS picks
- * the one the negotiated suite can use.
+ * certificates may share names (an ECDSA and an RSA one): the TLS
+ * library picks the one the negotiated suite can use.
  * PEM strings are NUL-terminated and copied; password may be NULL.
  * Returns 0; XMPPCORE_E_IO (a file cannot be read); XMPPCORE_E_INVAL
  * (not a valid PEM certificate or key, key does not match the
@@ -125,7 +157,8 @@ typedef enum {
  * is normally the connection's output queue). The config is referenced
  * and frozen (no more certificates can be added).
  * Returns 0, XMPPCORE_E_NOMEM, XMPPCORE_E_STATE (the config has no
- * certificate) or XMPPCORE_E_INTERNAL (mbedTLS refused the setup).
+ * certificate) or XMPPCORE_E_INTERNAL (the TLS library refused the
+ * setup).
  */
 int xi_tls_session_new(xi_tls_config *cfg, struct xmppcore_buffer *out,
                        xi_tls_session **sp);
@@ -203,8 +236,9 @@ typedef enum {
  * signature algorithm, SHA-256 for MD5 and SHA-1 ones. tls-unique: the
  * first Finished message of the connection (the client's, since there is
  * no resumption), 12 bytes. Returns 0; XMPPCORE_E_STATE before the
- * handshake completed; XMPPCORE_E_UNSUPPORTED (not available with this
- * mbedTLS, or a certificate hash we do not know); XMPPCORE_E_RANGE (cap
+ * handshake completed; XMPPCORE_E_UNSUPPORTED (tls-unique with an
+ * mbedTLS that keeps no Finished messages, or a certificate hash we do
+ * not know); XMPPCORE_E_RANGE (cap
  * too small); XMPPCORE_E_INVAL.
  */
 int xi_tls_channel_binding(const xi_tls_session *s, xi_tls_cb_type type,
@@ -219,8 +253,9 @@ bool xi_tls_peer_has_cert(const xi_tls_session *s);
  * signature, validity period, key usage). Never true without a cert. */
 bool xi_tls_peer_verified(const xi_tls_session *s);
 
-/* mbedTLS's MBEDTLS_X509_BADCERT_* flags of that verification, for logs
- * (0 when verified; all bits set when no certificate). */
+/* MBEDTLS_X509_BADCERT_* flags of that verification, for logs (0 when
+ * verified; all bits set when no certificate). On OpenSSL, its
+ * verification errors mapped to these bits (see the top of this file). */
 uint32_t xi_tls_peer_verify_flags(const xi_tls_session *s);
 
 /* The DER of the client's certificate. Returns 0 or XMPPCORE_E_NOTFOUND.

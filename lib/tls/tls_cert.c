@@ -1,22 +1,191 @@
 /*
- * What a session knows about certificates: channel bindings (RFC 5929)
- * from the server certificate it used and its Finished messages, and the
- * client's certificate with its identities (for SASL EXTERNAL).
+ * Certificates, whichever backend runs TLS: reading certificate chains,
+ * keys and trust anchors (with mbedTLS's parsers, so both backends accept
+ * and refuse the same input with the same messages), the names a server
+ * certificate is served for, its tls-server-end-point hash (RFC 5929),
+ * and the identities in a client's certificate (for SASL EXTERNAL).
  */
+#include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
+
 #include <mbedtls/asn1.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 
-#include "tls/tls_internal.h"
+#include "tls/tls_cert.h"
 
 /* id-on-xmppAddr (RFC 6120 §13.7.1.4) and id-on-dnsSRV (RFC 4985). */
 #define OID_XMPPADDR MBEDTLS_OID_ON "\x05"
 #define OID_DNSSRV   MBEDTLS_OID_ON "\x07"
 
-static int server_end_point(const xi_tls_session *s, unsigned char *out,
-                            size_t cap, size_t *len)
+void xi_tls_strerror(char *buf, size_t size, const char *what, int ret)
 {
-    const mbedtls_x509_crt *crt = &s->used->chain;
+    char msg[128];
+    mbedtls_strerror(ret, msg, sizeof msg);
+    /* Truncation is fine; the return value is used to say so to gcc. */
+    if (snprintf(buf, size, "%s: %s (-0x%04x)", what, msg,
+                 (unsigned)(ret < 0 ? -ret : ret)) < 0)
+        buf[0] = '\0';
+}
+
+int xi_tls_set_err(char *err, size_t size, int code, const char *fmt,
+                   const char *arg, int mbed_ret)
+{
+    char what[200];
+    if (snprintf(what, sizeof what, fmt, arg ? arg : "") < 0)
+        what[0] = '\0';
+    if (mbed_ret)
+        xi_tls_strerror(err, size, what, mbed_ret);
+    else if (snprintf(err, size, "%s", what) < 0)
+        err[0] = '\0';
+    return code;
+}
+
+int xi_tls_entropy(void *p, unsigned char *buf, size_t len)
+{
+    const xmppcore_env *env = p;
+    if (env->rng(buf, len, env->rng_user_data) != 0)
+        return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    return 0;
+}
+
+/* mbedTLS parse errors: unreadable file, out of memory, or bad data. */
+static int parse_code(int ret)
+{
+    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR ||
+        ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+        return XMPPCORE_E_IO;
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED ||
+        ret == MBEDTLS_ERR_PK_ALLOC_FAILED)
+        return XMPPCORE_E_NOMEM;
+    return XMPPCORE_E_INVAL;
+}
+
+int xi_tls_parse_cert(mbedtls_x509_crt *chain, mbedtls_pk_context *key,
+                      const char *chain_src, const char *key_src,
+                      const char *password, bool files, char *err, size_t errsz)
+{
+    int ret;
+    if (files)
+        ret = mbedtls_x509_crt_parse_file(chain, chain_src);
+    else /* PEM input to mbedTLS is counted with its terminating NUL. */
+        ret = mbedtls_x509_crt_parse(chain, (const unsigned char *)chain_src,
+                                     strlen(chain_src) + 1);
+    if (ret > 0) /* some certificates of the chain did not parse */
+        return xi_tls_set_err(
+            err, errsz, XMPPCORE_E_INVAL,
+            files ? "certificate file %s: a certificate is malformed"
+                  : "certificate chain: a certificate is malformed%s",
+            files ? chain_src : NULL, 0);
+    if (ret < 0)
+        return xi_tls_set_err(err, errsz, parse_code(ret),
+                              files ? "certificate file %s" : "certificate%s",
+                              files ? chain_src : NULL, ret);
+    if (files)
+        ret = mbedtls_pk_parse_keyfile(key, key_src, password);
+    else
+        ret = mbedtls_pk_parse_key(
+            key, (const unsigned char *)key_src, strlen(key_src) + 1,
+            (const unsigned char *)password, password ? strlen(password) : 0);
+    if (ret != 0)
+        return xi_tls_set_err(err, errsz, parse_code(ret),
+                              files ? "private key file %s" : "private key%s",
+                              files ? key_src : NULL, ret);
+    if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECKEY) &&
+        !mbedtls_pk_can_do(key, MBEDTLS_PK_RSA))
+        return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
+                              "private key: neither an EC nor an RSA key", NULL,
+                              0);
+    if ((ret = mbedtls_pk_check_pair(&chain->pk, key)) != 0)
+        return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
+                              "private key does not match the certificate",
+                              NULL, ret);
+    return 0;
+}
+
+int xi_tls_parse_ca(mbedtls_x509_crt *ca, const char *src, bool file, char *err,
+                    size_t errsz)
+{
+    int ret = file ? mbedtls_x509_crt_parse_file(ca, src)
+                   : mbedtls_x509_crt_parse(ca, (const unsigned char *)src,
+                                            strlen(src) + 1);
+    if (ret > 0)
+        return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
+                              file ? "CA file %s: a certificate is malformed"
+                                   : "CA certificates: one is malformed%s",
+                              file ? src : NULL, 0);
+    if (ret < 0)
+        return xi_tls_set_err(err, errsz, parse_code(ret),
+                              file ? "CA file %s" : "CA certificate%s",
+                              file ? src : NULL, ret);
+    return 0;
+}
+
+char *xi_tls_lower_dup(const xmppcore_mem *mem, const unsigned char *p,
+                       size_t len)
+{
+    if (len == 0 || memchr(p, '\0', len))
+        return NULL;
+    char *s = xi_strndup(mem, (const char *)p, len);
+    if (s)
+        for (char *q = s; *q; q++)
+            *q = (char)tolower((unsigned char)*q);
+    return s;
+}
+
+static int add_name(const xmppcore_mem *mem, char ***names, size_t *n,
+                    const unsigned char *p, size_t len)
+{
+    if (len == 0 || memchr(p, '\0', len))
+        return 0; /* not a usable DNS name: skip */
+    char **v = xi_realloc(mem, *names, (*n + 1) * sizeof *v);
+    if (!v)
+        return XMPPCORE_E_NOMEM;
+    *names = v;
+    if (!(v[*n] = xi_tls_lower_dup(mem, p, len)))
+        return XMPPCORE_E_NOMEM;
+    (*n)++;
+    return 0;
+}
+
+int xi_tls_cert_names(const xmppcore_mem *mem, const mbedtls_x509_crt *crt,
+                      char ***names, size_t *n)
+{
+    size_t before = *n;
+    int rc;
+    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s;
+         s = s->next) {
+        if (s->buf.p &&
+            s->buf.tag ==
+                (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME) &&
+            (rc = add_name(mem, names, n, s->buf.p, s->buf.len)) < 0)
+            return rc;
+    }
+    if (*n > before)
+        return 0;
+    for (const mbedtls_x509_name *a = &crt->subject; a; a = a->next) {
+        if (a->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &a->oid) == 0)
+            return add_name(mem, names, n, a->val.p, a->val.len);
+    }
+    return 0;
+}
+
+bool xi_tls_name_match(const char *pattern, const char *name)
+{
+    if (pattern[0] == '*' && pattern[1] == '.') {
+        const char *dot = strchr(name, '.');
+        /* One non-empty label, then the rest must match exactly. */
+        return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+    }
+    return strcasecmp(pattern, name) == 0;
+}
+
+int xi_tls_end_point(const mbedtls_x509_crt *crt, unsigned char *out,
+                     size_t cap, size_t *len)
+{
     mbedtls_md_type_t md = crt->sig_md;
     /* RFC 5929 §4.1: MD5 and SHA-1 are replaced by SHA-256. */
     if (md == MBEDTLS_MD_MD5 || md == MBEDTLS_MD_SHA1)
@@ -33,88 +202,25 @@ static int server_end_point(const xi_tls_session *s, unsigned char *out,
     return 0;
 }
 
-static int tls_unique(const xi_tls_session *s, unsigned char *out, size_t cap,
-                      size_t *len)
-{
-#if XI_TLS_HAVE_VERIFY_DATA
-    /* The first Finished of the connection: with no resumption that is
-     * always the client's, which the server holds as the peer's. */
-    size_t n = s->ssl.verify_data_len;
-    if (n == 0)
-        return XMPPCORE_E_STATE;
-    if (n > cap)
-        return XMPPCORE_E_RANGE;
-    memcpy(out, s->ssl.peer_verify_data, n);
-    *len = n;
-    return 0;
-#else
-    XI_UNUSED(s);
-    XI_UNUSED(out);
-    XI_UNUSED(cap);
-    XI_UNUSED(len);
-    return XMPPCORE_E_UNSUPPORTED;
-#endif
-}
+struct names {
+    const xmppcore_mem *mem;
+    struct xi_tls_peer_name *v;
+    size_t n;
+};
 
-int xi_tls_channel_binding(const xi_tls_session *s, xi_tls_cb_type type,
-                           unsigned char *out, size_t cap, size_t *len)
-{
-    *len = 0;
-    if (!s->handshake_done || s->state == XI_TLS_FAILED)
-        return XMPPCORE_E_STATE;
-    switch (type) {
-    case XI_TLS_CB_SERVER_END_POINT:
-        return s->used ? server_end_point(s, out, cap, len)
-                       : XMPPCORE_E_INTERNAL;
-    case XI_TLS_CB_UNIQUE: return tls_unique(s, out, cap, len);
-    default: return XMPPCORE_E_INVAL;
-    }
-}
-
-bool xi_tls_peer_has_cert(const xi_tls_session *s)
-{
-    return s->handshake_done && mbedtls_ssl_get_peer_cert(&s->ssl) != NULL;
-}
-
-bool xi_tls_peer_verified(const xi_tls_session *s)
-{
-    return xi_tls_peer_has_cert(s) &&
-           mbedtls_ssl_get_verify_result(&s->ssl) == 0;
-}
-
-uint32_t xi_tls_peer_verify_flags(const xi_tls_session *s)
-{
-    if (!xi_tls_peer_has_cert(s))
-        return UINT32_MAX;
-    return mbedtls_ssl_get_verify_result(&s->ssl);
-}
-
-int xi_tls_peer_cert_der(const xi_tls_session *s, const unsigned char **der,
-                         size_t *len)
-{
-    const mbedtls_x509_crt *crt =
-        s->handshake_done ? mbedtls_ssl_get_peer_cert(&s->ssl) : NULL;
-    if (!crt)
-        return XMPPCORE_E_NOTFOUND;
-    *der = crt->raw.p;
-    *len = crt->raw.len;
-    return 0;
-}
-
-static int push_name(xi_tls_session *s, xi_tls_name_type type,
+static int push_name(struct names *l, xi_tls_name_type type,
                      const unsigned char *p, size_t len)
 {
-    const xmppcore_mem *mem = s->cfg->mem;
     if (len == 0 || memchr(p, '\0', len))
         return 0;
     struct xi_tls_peer_name *v =
-        xi_realloc(mem, s->peer_names, (s->n_peer_names + 1) * sizeof *v);
+        xi_realloc(l->mem, l->v, (l->n + 1) * sizeof *v);
     if (!v)
         return XMPPCORE_E_NOMEM;
-    s->peer_names = v;
-    if (!(v[s->n_peer_names].value = xi_strndup(mem, (const char *)p, len)))
+    l->v = v;
+    if (!(v[l->n].value = xi_strndup(l->mem, (const char *)p, len)))
         return XMPPCORE_E_NOMEM;
-    v[s->n_peer_names++].type = type;
+    v[l->n++].type = type;
     return 0;
 }
 
@@ -123,7 +229,7 @@ static int push_name(xi_tls_session *s, xi_tls_name_type type,
  * keeps the SEQUENCE's contents. xmppAddr is a UTF8String, SRVName an
  * IA5String. Malformed or other names are skipped.
  */
-static int other_name(xi_tls_session *s, const mbedtls_x509_buf *b)
+static int other_name(struct names *l, const mbedtls_x509_buf *b)
 {
     unsigned char *p = b->p, *end = b->p + b->len;
     size_t len;
@@ -141,16 +247,18 @@ static int other_name(xi_tls_session *s, const mbedtls_x509_buf *b)
     end = p + len;
     if (MBEDTLS_OID_CMP(OID_XMPPADDR, &oid) == 0) {
         if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_UTF8_STRING) == 0)
-            return push_name(s, XI_TLS_NAME_XMPPADDR, p, len);
+            return push_name(l, XI_TLS_NAME_XMPPADDR, p, len);
     } else if (MBEDTLS_OID_CMP(OID_DNSSRV, &oid) == 0) {
         if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_IA5_STRING) == 0)
-            return push_name(s, XI_TLS_NAME_SRV, p, len);
+            return push_name(l, XI_TLS_NAME_SRV, p, len);
     }
     return 0;
 }
 
-static int collect_peer_names(xi_tls_session *s, const mbedtls_x509_crt *crt)
+int xi_tls_peer_names(const xmppcore_mem *mem, const mbedtls_x509_crt *crt,
+                      struct xi_tls_peer_name **v, size_t *n)
 {
+    struct names l = {mem, NULL, 0};
     int rc = 0;
     for (const mbedtls_x509_sequence *q = &crt->subject_alt_names; q && !rc;
          q = q->next) {
@@ -158,42 +266,30 @@ static int collect_peer_names(xi_tls_session *s, const mbedtls_x509_crt *crt)
             continue;
         if (q->buf.tag ==
             (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
-            rc = push_name(s, XI_TLS_NAME_DNS, q->buf.p, q->buf.len);
+            rc = push_name(&l, XI_TLS_NAME_DNS, q->buf.p, q->buf.len);
         else if (q->buf.tag ==
                  (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED |
                   MBEDTLS_X509_SAN_OTHER_NAME))
-            rc = other_name(s, &q->buf);
+            rc = other_name(&l, &q->buf);
     }
-    for (const mbedtls_x509_name *n = &crt->subject; n && !rc; n = n->next) {
-        if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
-            rc = push_name(s, XI_TLS_NAME_CN, n->val.p, n->val.len);
+    for (const mbedtls_x509_name *a = &crt->subject; a && !rc; a = a->next) {
+        if (a->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &a->oid) == 0)
+            rc = push_name(&l, XI_TLS_NAME_CN, a->val.p, a->val.len);
     }
-    return rc;
+    if (rc < 0) {
+        /* Leave nothing half-built; the next call retries. */
+        xi_tls_peer_names_free(mem, l.v, l.n);
+        return rc;
+    }
+    *v = l.v;
+    *n = l.n;
+    return 0;
 }
 
-int xi_tls_peer_name(xi_tls_session *s, size_t i, xi_tls_name_type *type,
-                     const char **value)
+void xi_tls_peer_names_free(const xmppcore_mem *mem, struct xi_tls_peer_name *v,
+                            size_t n)
 {
-    const mbedtls_x509_crt *crt =
-        s->handshake_done ? mbedtls_ssl_get_peer_cert(&s->ssl) : NULL;
-    if (!crt)
-        return XMPPCORE_E_NOTFOUND;
-    if (!s->peer_names_done) {
-        int rc = collect_peer_names(s, crt);
-        if (rc < 0) {
-            /* Leave nothing half-built; the next call retries. */
-            for (size_t k = 0; k < s->n_peer_names; k++)
-                xi_free(s->cfg->mem, s->peer_names[k].value);
-            xi_free(s->cfg->mem, s->peer_names);
-            s->peer_names = NULL;
-            s->n_peer_names = 0;
-            return rc;
-        }
-        s->peer_names_done = true;
-    }
-    if (i >= s->n_peer_names)
-        return XMPPCORE_E_NOTFOUND;
-    *type = s->peer_names[i].type;
-    *value = s->peer_names[i].value;
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        xi_free(mem, v[i].value);
+    xi_free(mem, v);
 }

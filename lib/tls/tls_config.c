@@ -3,12 +3,7 @@
  * the certificates with their names for SNI, ALPN, the random generator,
  * client-certificate trust anchors. See tls.h.
  */
-#include <ctype.h>
 #include <stdio.h>
-#include <strings.h>
-
-#include <mbedtls/error.h>
-#include <mbedtls/oid.h>
 
 #include "tls/tls_internal.h"
 
@@ -37,24 +32,6 @@ static const int sig_hashes[] = {
     MBEDTLS_MD_SHA512,
     MBEDTLS_MD_NONE,
 };
-
-void xi_tls_strerror(char *buf, size_t size, const char *what, int ret)
-{
-    char msg[128];
-    mbedtls_strerror(ret, msg, sizeof msg);
-    /* Truncation is fine; the return value is used to say so to gcc. */
-    if (snprintf(buf, size, "%s: %s (-0x%04x)", what, msg,
-                 (unsigned)(ret < 0 ? -ret : ret)) < 0)
-        buf[0] = '\0';
-}
-
-int xi_tls_entropy(void *p, unsigned char *buf, size_t len)
-{
-    const xmppcore_env *env = p;
-    if (env->rng(buf, len, env->rng_user_data) != 0)
-        return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
-    return 0;
-}
 
 static bool is_chachapoly(int id)
 {
@@ -168,96 +145,19 @@ const char *xi_tls_config_error(const xi_tls_config *cfg)
 static int set_err(xi_tls_config *cfg, int code, const char *fmt,
                    const char *arg, int mbed_ret)
 {
-    char what[200];
-    if (snprintf(what, sizeof what, fmt, arg ? arg : "") < 0)
-        what[0] = '\0';
-    if (mbed_ret)
-        xi_tls_strerror(cfg->err, sizeof cfg->err, what, mbed_ret);
-    else if (snprintf(cfg->err, sizeof cfg->err, "%s", what) < 0)
-        cfg->err[0] = '\0';
-    return code;
+    return xi_tls_set_err(cfg->err, sizeof cfg->err, code, fmt, arg, mbed_ret);
 }
 
-/* mbedTLS parse errors: unreadable file, out of memory, or bad data. */
-static int parse_code(int ret)
-{
-    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR ||
-        ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
-        return XMPPCORE_E_IO;
-    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED ||
-        ret == MBEDTLS_ERR_PK_ALLOC_FAILED)
-        return XMPPCORE_E_NOMEM;
-    return XMPPCORE_E_INVAL;
-}
-
-static char *lower_dup(const xmppcore_mem *mem, const unsigned char *p,
-                       size_t len)
-{
-    if (len == 0 || memchr(p, '\0', len))
-        return NULL;
-    char *s = xi_strndup(mem, (const char *)p, len);
-    if (s)
-        for (char *q = s; *q; q++)
-            *q = (char)tolower((unsigned char)*q);
-    return s;
-}
-
-static int add_name(const xmppcore_mem *mem, struct xi_tls_cert *c,
-                    const unsigned char *p, size_t len)
-{
-    if (len == 0 || memchr(p, '\0', len))
-        return 0; /* not a usable DNS name: skip */
-    char **names = xi_realloc(mem, c->names, (c->n_names + 1) * sizeof *names);
-    if (!names)
-        return XMPPCORE_E_NOMEM;
-    c->names = names;
-    if (!(names[c->n_names] = lower_dup(mem, p, len)))
-        return XMPPCORE_E_NOMEM;
-    c->n_names++;
-    return 0;
-}
-
-/* The names a certificate is served for: SAN dNSNames, else the CN. */
-static int collect_names(const xmppcore_mem *mem, struct xi_tls_cert *c)
-{
-    const mbedtls_x509_crt *crt = &c->chain;
-    int rc;
-    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s;
-         s = s->next) {
-        if (s->buf.p &&
-            s->buf.tag ==
-                (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME) &&
-            (rc = add_name(mem, c, s->buf.p, s->buf.len)) < 0)
-            return rc;
-    }
-    if (c->n_names)
-        return 0;
-    for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next) {
-        if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
-            return add_name(mem, c, n->val.p, n->val.len);
-    }
-    return 0;
-}
-
-/* Checks and files a parsed certificate + key pair; frees it on error. */
-static int finish_cert(xi_tls_config *cfg, struct xi_tls_cert *c,
+/* Files a parsed and checked certificate + key pair; frees it on error. */
+static int finish_cert(xi_tls_config *cfg, struct xi_tls_cert *c, int rc,
                        unsigned flags)
 {
-    int ret;
-    if (!mbedtls_pk_can_do(&c->key, MBEDTLS_PK_ECKEY) &&
-        !mbedtls_pk_can_do(&c->key, MBEDTLS_PK_RSA)) {
+    if (rc == 0 &&
+        xi_tls_cert_names(cfg->mem, &c->chain, &c->names, &c->n_names) < 0)
+        rc = set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
+    if (rc < 0) {
         cert_free(cfg->mem, c);
-        return set_err(cfg, XMPPCORE_E_INVAL,
-                       "private key: neither an EC nor an RSA key", NULL, 0);
-    }
-    if ((ret = mbedtls_pk_check_pair(&c->chain.pk, &c->key)) != 0) {
-        cert_free(cfg->mem, c);
-        return set_err(cfg, XMPPCORE_E_INVAL,
-                       "private key does not match the certificate", NULL, ret);
-    }
-    if (collect_names(cfg->mem, c) < 0) {
-        cert_free(cfg->mem, c);
-        return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
+        return rc;
     }
     c->is_default = (flags & XI_TLS_CERT_DEFAULT) != 0;
     *cfg->certs_tail = c;
@@ -280,7 +180,6 @@ int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
                                const char *key_pem, const char *password,
                                unsigned flags)
 {
-    int ret;
     if (!chain_pem || !key_pem)
         return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key", NULL, 0);
     if (cfg->frozen)
@@ -288,32 +187,15 @@ int xi_tls_config_add_cert_pem(xi_tls_config *cfg, const char *chain_pem,
     struct xi_tls_cert *c = cert_new(cfg);
     if (!c)
         return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
-    /* PEM input to mbedTLS is counted with its terminating NUL. */
-    ret = mbedtls_x509_crt_parse(&c->chain, (const unsigned char *)chain_pem,
-                                 strlen(chain_pem) + 1);
-    if (ret != 0) {
-        cert_free(cfg->mem, c);
-        if (ret > 0) /* some certificates of the chain did not parse */
-            return set_err(cfg, XMPPCORE_E_INVAL,
-                           "certificate chain: a certificate is malformed",
-                           NULL, 0);
-        return set_err(cfg, parse_code(ret), "certificate%s", NULL, ret);
-    }
-    ret = mbedtls_pk_parse_key(
-        &c->key, (const unsigned char *)key_pem, strlen(key_pem) + 1,
-        (const unsigned char *)password, password ? strlen(password) : 0);
-    if (ret != 0) {
-        cert_free(cfg->mem, c);
-        return set_err(cfg, parse_code(ret), "private key%s", NULL, ret);
-    }
-    return finish_cert(cfg, c, flags);
+    int rc = xi_tls_parse_cert(&c->chain, &c->key, chain_pem, key_pem, password,
+                               false, cfg->err, sizeof cfg->err);
+    return finish_cert(cfg, c, rc, flags);
 }
 
 int xi_tls_config_add_cert_file(xi_tls_config *cfg, const char *chain_path,
                                 const char *key_path, const char *password,
                                 unsigned flags)
 {
-    int ret;
     if (!chain_path || !key_path)
         return set_err(cfg, XMPPCORE_E_INVAL, "no certificate or key file",
                        NULL, 0);
@@ -322,23 +204,9 @@ int xi_tls_config_add_cert_file(xi_tls_config *cfg, const char *chain_path,
     struct xi_tls_cert *c = cert_new(cfg);
     if (!c)
         return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
-    ret = mbedtls_x509_crt_parse_file(&c->chain, chain_path);
-    if (ret != 0) {
-        cert_free(cfg->mem, c);
-        if (ret > 0)
-            return set_err(cfg, XMPPCORE_E_INVAL,
-                           "certificate file %s: a certificate is malformed",
-                           chain_path, 0);
-        return set_err(cfg, parse_code(ret), "certificate file %s", chain_path,
-                       ret);
-    }
-    ret = mbedtls_pk_parse_keyfile(&c->key, key_path, password);
-    if (ret != 0) {
-        cert_free(cfg->mem, c);
-        return set_err(cfg, parse_code(ret), "private key file %s", key_path,
-                       ret);
-    }
-    return finish_cert(cfg, c, flags);
+    int rc = xi_tls_parse_cert(&c->chain, &c->key, chain_path, key_path,
+                               password, true, cfg->err, sizeof cfg->err);
+    return finish_cert(cfg, c, rc, flags);
 }
 
 int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
@@ -387,15 +255,10 @@ int xi_tls_config_add_ca_pem(xi_tls_config *cfg, const char *pem)
         return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     if (!pem)
         return set_err(cfg, XMPPCORE_E_INVAL, "no CA certificate", NULL, 0);
-    int ret = mbedtls_x509_crt_parse(&cfg->ca, (const unsigned char *)pem,
-                                     strlen(pem) + 1);
-    if (ret > 0)
-        return set_err(cfg, XMPPCORE_E_INVAL,
-                       "CA certificates: one is malformed", NULL, 0);
-    if (ret < 0)
-        return set_err(cfg, parse_code(ret), "CA certificate%s", NULL, ret);
-    cfg->have_ca = true;
-    return 0;
+    int rc = xi_tls_parse_ca(&cfg->ca, pem, false, cfg->err, sizeof cfg->err);
+    if (rc == 0)
+        cfg->have_ca = true;
+    return rc;
 }
 
 int xi_tls_config_add_ca_file(xi_tls_config *cfg, const char *path)
@@ -404,14 +267,10 @@ int xi_tls_config_add_ca_file(xi_tls_config *cfg, const char *path)
         return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
     if (!path)
         return set_err(cfg, XMPPCORE_E_INVAL, "no CA file", NULL, 0);
-    int ret = mbedtls_x509_crt_parse_file(&cfg->ca, path);
-    if (ret > 0)
-        return set_err(cfg, XMPPCORE_E_INVAL,
-                       "CA file %s: a certificate is malformed", path, 0);
-    if (ret < 0)
-        return set_err(cfg, parse_code(ret), "CA file %s", path, ret);
-    cfg->have_ca = true;
-    return 0;
+    int rc = xi_tls_parse_ca(&cfg->ca, path, true, cfg->err, sizeof cfg->err);
+    if (rc == 0)
+        cfg->have_ca = true;
+    return rc;
 }
 
 int xi_tls_config_freeze(xi_tls_config *cfg)
@@ -446,16 +305,6 @@ int xi_tls_config_freeze(xi_tls_config *cfg)
     return 0;
 }
 
-bool xi_tls_name_match(const char *pattern, const char *name)
-{
-    if (pattern[0] == '*' && pattern[1] == '.') {
-        const char *dot = strchr(name, '.');
-        /* One non-empty label, then the rest must match exactly. */
-        return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
-    }
-    return strcasecmp(pattern, name) == 0;
-}
-
 static void add_cand(xi_tls_session *s, struct xi_tls_cert *c)
 {
     for (size_t i = 0; i < s->n_cand; i++)
@@ -478,7 +327,7 @@ static int sni_callback(void *p, mbedtls_ssl_context *ssl,
         len--;
     if (len == 0 || len > 253 || s->sni)
         return 0;
-    if (!(s->sni = lower_dup(cfg->mem, name, len)))
+    if (!(s->sni = xi_tls_lower_dup(cfg->mem, name, len)))
         return memchr(name, '\0', len) ? 0 : MBEDTLS_ERR_SSL_ALLOC_FAILED;
     for (int wild = 0; wild < 2; wild++) {
         for (struct xi_tls_cert *c = cfg->certs; c; c = c->next) {

@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include <mbedtls/asn1write.h>
+#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 
-#include "tls/tls_internal.h"
+#include "tls/tls_cert.h"
 #include "xmppcore/tls.h"
 
 #define OID_XMPPADDR MBEDTLS_OID_ON "\x05"

@@ -1,6 +1,7 @@
 /*
- * Definitions shared by the files of lib/tls only: the config and session
- * structs, which embed mbedTLS types. Nothing outside lib/tls includes
+ * Definitions shared by the files of the mbedTLS backend only (meson
+ * option tls=mbedtls): the config and session structs, which embed
+ * mbedTLS types; ossl_internal.h is the OpenSSL backend's. Nothing outside lib/tls includes
  * this header (or any mbedTLS header).
  */
 #ifndef XI_TLS_INTERNAL_H
@@ -14,6 +15,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "tls/tls.h"
+#include "tls/tls_cert.h"
 #include "tls/tls_features.h"
 
 #define XI_TLS_MAX_ALPN 8
@@ -50,11 +52,6 @@ struct xi_tls_config {
     char err[256];
 };
 
-struct xi_tls_peer_name {
-    xi_tls_name_type type;
-    char *value;
-};
-
 struct xi_tls_session {
     /* First member: the SNI callback finds the session from the
      * mbedtls_ssl_context it is given. */
@@ -81,11 +78,5 @@ struct xi_tls_session {
  * config becomes read-only. Returns 0, XMPPCORE_E_STATE (no certificate)
  * or XMPPCORE_E_NOMEM. */
 int xi_tls_config_freeze(xi_tls_config *cfg);
-
-/* mbedTLS error text for ret, prefixed with what, into buf. */
-void xi_tls_strerror(char *buf, size_t size, const char *what, int ret);
-
-/* Entropy callback for mbedtls_ctr_drbg_seed over an xmppcore_env. */
-int xi_tls_entropy(void *env, unsigned char *buf, size_t len);
 
 #endif

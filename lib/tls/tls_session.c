@@ -1,8 +1,10 @@
 /*
- * A server TLS session over memory: fed ciphertext is queued in `in` and
- * handed to mbedTLS by the receive callback; what mbedTLS sends is
- * appended to the host's output buffer. The callbacks never block: no
- * input is MBEDTLS_ERR_SSL_WANT_READ, output always fits.
+ * A server TLS session over memory, mbedTLS backend: fed ciphertext is
+ * queued in `in` and handed to mbedTLS by the receive callback; what
+ * mbedTLS sends is appended to the host's output buffer. The callbacks
+ * never block: no input is MBEDTLS_ERR_SSL_WANT_READ, output always
+ * fits. Also the session's channel bindings and the client's
+ * certificate (its names are read by tls_cert.c).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -87,9 +89,7 @@ void xi_tls_session_free(xi_tls_session *s)
     mbedtls_ssl_free(&s->ssl);
     in_release(&s->in);
     xi_free(mem, s->sni);
-    for (size_t i = 0; i < s->n_peer_names; i++)
-        xi_free(mem, s->peer_names[i].value);
-    xi_free(mem, s->peer_names);
+    xi_tls_peer_names_free(mem, s->peer_names, s->n_peer_names);
     xi_tls_config_free(s->cfg);
     xi_free(mem, s);
 }
@@ -273,4 +273,95 @@ const char *xi_tls_ciphersuite(const xi_tls_session *s)
 const char *xi_tls_version(const xi_tls_session *s)
 {
     return s->handshake_done ? mbedtls_ssl_get_version(&s->ssl) : NULL;
+}
+
+/* ---- Channel bindings (RFC 5929) and the client's certificate ---- */
+
+static int tls_unique(const xi_tls_session *s, unsigned char *out, size_t cap,
+                      size_t *len)
+{
+#if XI_TLS_HAVE_VERIFY_DATA
+    /* The first Finished of the connection: with no resumption that is
+     * always the client's, which the server holds as the peer's. */
+    size_t n = s->ssl.verify_data_len;
+    if (n == 0)
+        return XMPPCORE_E_STATE;
+    if (n > cap)
+        return XMPPCORE_E_RANGE;
+    memcpy(out, s->ssl.peer_verify_data, n);
+    *len = n;
+    return 0;
+#else
+    XI_UNUSED(s);
+    XI_UNUSED(out);
+    XI_UNUSED(cap);
+    XI_UNUSED(len);
+    return XMPPCORE_E_UNSUPPORTED;
+#endif
+}
+
+int xi_tls_channel_binding(const xi_tls_session *s, xi_tls_cb_type type,
+                           unsigned char *out, size_t cap, size_t *len)
+{
+    *len = 0;
+    if (!s->handshake_done || s->state == XI_TLS_FAILED)
+        return XMPPCORE_E_STATE;
+    switch (type) {
+    case XI_TLS_CB_SERVER_END_POINT:
+        return s->used ? xi_tls_end_point(&s->used->chain, out, cap, len)
+                       : XMPPCORE_E_INTERNAL;
+    case XI_TLS_CB_UNIQUE: return tls_unique(s, out, cap, len);
+    default: return XMPPCORE_E_INVAL;
+    }
+}
+
+bool xi_tls_peer_has_cert(const xi_tls_session *s)
+{
+    return s->handshake_done && mbedtls_ssl_get_peer_cert(&s->ssl) != NULL;
+}
+
+bool xi_tls_peer_verified(const xi_tls_session *s)
+{
+    return xi_tls_peer_has_cert(s) &&
+           mbedtls_ssl_get_verify_result(&s->ssl) == 0;
+}
+
+uint32_t xi_tls_peer_verify_flags(const xi_tls_session *s)
+{
+    if (!xi_tls_peer_has_cert(s))
+        return UINT32_MAX;
+    return mbedtls_ssl_get_verify_result(&s->ssl);
+}
+
+int xi_tls_peer_cert_der(const xi_tls_session *s, const unsigned char **der,
+                         size_t *len)
+{
+    const mbedtls_x509_crt *crt =
+        s->handshake_done ? mbedtls_ssl_get_peer_cert(&s->ssl) : NULL;
+    if (!crt)
+        return XMPPCORE_E_NOTFOUND;
+    *der = crt->raw.p;
+    *len = crt->raw.len;
+    return 0;
+}
+
+int xi_tls_peer_name(xi_tls_session *s, size_t i, xi_tls_name_type *type,
+                     const char **value)
+{
+    const mbedtls_x509_crt *crt =
+        s->handshake_done ? mbedtls_ssl_get_peer_cert(&s->ssl) : NULL;
+    if (!crt)
+        return XMPPCORE_E_NOTFOUND;
+    if (!s->peer_names_done) {
+        int rc = xi_tls_peer_names(s->cfg->mem, crt, &s->peer_names,
+                                   &s->n_peer_names);
+        if (rc < 0)
+            return rc;
+        s->peer_names_done = true;
+    }
+    if (i >= s->n_peer_names)
+        return XMPPCORE_E_NOTFOUND;
+    *type = s->peer_names[i].type;
+    *value = s->peer_names[i].value;
+    return 0;
 }
