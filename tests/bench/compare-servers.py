@@ -487,12 +487,12 @@ modules: {{}}
 
 class XmppcoredOpenSSL(Xmppcored):
     """The same server built with the OpenSSL TLS backend:
-    meson setup build-openssl-rel -Dtls=openssl && ninja -C build-openssl-rel"""
+    meson setup build-bench-openssl -Dtls=openssl && ninja -C build-bench-openssl"""
     name = "xmppcored-openssl"
-    build = "build-openssl-rel"
+    build = "build-bench-openssl"
 
     def version(self):
-        return "build-openssl-rel/ (this tree, -Dtls=openssl)"
+        return "build-bench-openssl/ (this tree, -Dtls=openssl)"
 
 
 SERVERS = {"ejabberd": Ejabberd, "prosody": Prosody, "xmppcored": Xmppcored,

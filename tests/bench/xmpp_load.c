@@ -4,8 +4,9 @@
  * spends on them. One process, one epoll loop, no threads; it does not
  * link libxmppcore, so it measures every server alike.
  *
- * Each connection: stream header, features, optional STARTTLS (mbedTLS
- * client over memory buffers, any certificate accepted), SASL PLAIN or
+ * Each connection: stream header, features, optional STARTTLS (a client
+ * over memory buffers, any certificate accepted: OpenSSL when built with
+ * it, else mbedTLS; --tls-lib picks), SASL PLAIN or
  * SCRAM-SHA-1/-256, stream restart, resource binding, optional initial
  * presence. Then the selected phases run on the established sessions:
  *
@@ -48,6 +49,10 @@
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/ssl.h>
+#if XL_HAVE_OPENSSL
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -67,6 +72,7 @@ static struct {
     int count;            /* sessions to log in */
     enum mech mech;
     int tls;              /* STARTTLS */
+    int tls_openssl;      /* the client's TLS library: OpenSSL, not mbedTLS */
     int server_pid;
     int phase_login, phase_idle, phase_throughput, phase_latency;
     int concurrency;      /* logins in flight */
@@ -91,6 +97,7 @@ static struct {
     .timeout = 600, .idle_wait = 1, .pairs = 500, .window = 10,
     .messages = 1000000, .duration = 10, .drain = 5, .rate = 2000,
     .src_ips = 1, .resource = "load", .label = "-",
+    .tls_openssl = XL_HAVE_OPENSSL,
 };
 
 static void usage(FILE *f)
@@ -106,6 +113,9 @@ static void usage(FILE *f)
 "  --count N            sessions to log in (1000)\n"
 "  --mech M             plain | scram-sha-1 | scram-sha-256 | scram (plain)\n"
 "  --tls T              none | starttls (none)\n"
+"  --tls-lib L          the client's TLS: openssl | mbedtls (openssl when\n"
+"                       built with it: its ECC is fast, so the server, not\n"
+"                       the client, limits the login rate)\n"
 "  --server-pid PID     server process to read CPU and memory from\n"
 "  --phase LIST         comma list of login,idle,throughput,latency (login)\n"
 "  --concurrency N      logins in flight (200)\n"
@@ -271,7 +281,7 @@ typedef struct conn {
     int want_out;     /* EPOLLOUT registered */
     int dirty;        /* queued output not yet flushed */
     buf raw_in, out, in; /* in: plaintext to parse */
-    mbedtls_ssl_context *ssl;
+    void *ssl;        /* mbedtls_ssl_context or SSL; NULL: no TLS */
     uint64_t t_start;
     char *jid;        /* bound full JID */
     char *scram_first_bare;
@@ -292,6 +302,10 @@ static int ndirty;
 static mbedtls_entropy_context entropy;
 static mbedtls_ctr_drbg_context drbg;
 static mbedtls_ssl_config tls_conf;
+
+/* The client TLS engine, mbedTLS or OpenSSL (defined below). */
+static void tls_free(conn *c);
+static int tls_write(conn *c, const char *p, size_t n);
 
 /* Login and messaging counters. */
 static struct {
@@ -337,11 +351,7 @@ static void conn_fail(conn *c, const char *fmt, ...)
         close(c->fd);
         c->fd = -1;
     }
-    if (c->ssl) {
-        mbedtls_ssl_free(c->ssl);
-        free(c->ssl);
-        c->ssl = NULL;
-    }
+    tls_free(c);
     buf_free(&c->raw_in);
     buf_free(&c->out);
     buf_free(&c->in);
@@ -394,14 +404,9 @@ static void conn_send(conn *c, const char *p, size_t n)
     if (c->st == S_DEAD)
         return;
     if (c->ssl && c->st != S_PROCEED) {
-        while (n > 0) {
-            int r = mbedtls_ssl_write(c->ssl, (const unsigned char *)p, n);
-            if (r < 0) {
-                conn_fail(c, "TLS write: -0x%04x", (unsigned)-r);
-                return;
-            }
-            p += r;
-            n -= (size_t)r;
+        if (tls_write(c, p, n) != 0) {
+            conn_fail(c, "TLS write failed");
+            return;
         }
     } else
         buf_add(&c->out, p, n);
@@ -470,22 +475,188 @@ static int tls_init(void)
     return 0;
 }
 
+#if XL_HAVE_OPENSSL
+/* The OpenSSL client: the same memory plumbing through a BIO of ours. */
+static SSL_CTX *ossl_ctx;
+static BIO_METHOD *ossl_bio;
+
+static int obio_write(BIO *b, const char *p, size_t n, size_t *done)
+{
+    BIO_clear_retry_flags(b);
+    buf_add(&((conn *)BIO_get_data(b))->out, p, n);
+    *done = n;
+    return 1;
+}
+
+static int obio_read(BIO *b, char *p, size_t n, size_t *done)
+{
+    conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    size_t have = buf_size(&c->raw_in);
+    if (have == 0) {
+        BIO_set_retry_read(b);
+        return 0;
+    }
+    if (n > have)
+        n = have;
+    memcpy(p, c->raw_in.data + c->raw_in.off, n);
+    c->raw_in.off += n;
+    *done = n;
+    return 1;
+}
+
+static long obio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b, (void)num, (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int ossl_init(void)
+{
+    ossl_ctx = SSL_CTX_new(TLS_client_method());
+    ossl_bio = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "xmpp_load");
+    if (!ossl_ctx || !ossl_bio || !BIO_meth_set_write_ex(ossl_bio, obio_write) ||
+        !BIO_meth_set_read_ex(ossl_bio, obio_read) ||
+        !BIO_meth_set_ctrl(ossl_bio, obio_ctrl))
+        return -1;
+    /* A benchmark against self-signed certificates: accept any. No
+     * session reuse: every login is a full handshake, for every server. */
+    SSL_CTX_set_verify(ossl_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ossl_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ossl_ctx, SSL_OP_NO_TICKET);
+    return 0;
+}
+#endif
+
 static void tls_start(conn *c)
 {
-    c->ssl = calloc(1, sizeof *c->ssl);
-    if (!c->ssl) {
+#if XL_HAVE_OPENSSL
+    if (opt.tls_openssl) {
+        SSL *ssl = SSL_new(ossl_ctx);
+        BIO *b = BIO_new(ossl_bio);
+        if (!ssl || !b) {
+            SSL_free(ssl);
+            BIO_free(b);
+            conn_fail(c, "TLS setup failed");
+            return;
+        }
+        BIO_set_data(b, c);
+        BIO_set_init(b, 1);
+        SSL_set_bio(ssl, b, b);
+        SSL_set_tlsext_host_name(ssl, opt.domain);
+        SSL_set_connect_state(ssl);
+        c->ssl = ssl;
+        c->in.off = c->in.len = 0;
+        c->st = S_HANDSHAKE;
+        return;
+    }
+#endif
+    mbedtls_ssl_context *ssl = calloc(1, sizeof *ssl);
+    if (!ssl) {
         conn_fail(c, "out of memory");
         return;
     }
-    mbedtls_ssl_init(c->ssl);
-    if (mbedtls_ssl_setup(c->ssl, &tls_conf) != 0 ||
-        mbedtls_ssl_set_hostname(c->ssl, opt.domain) != 0) {
+    c->ssl = ssl;
+    mbedtls_ssl_init(ssl);
+    if (mbedtls_ssl_setup(ssl, &tls_conf) != 0 ||
+        mbedtls_ssl_set_hostname(ssl, opt.domain) != 0) {
         conn_fail(c, "TLS setup failed");
         return;
     }
-    mbedtls_ssl_set_bio(c->ssl, c, bio_send, bio_recv, NULL);
+    mbedtls_ssl_set_bio(ssl, c, bio_send, bio_recv, NULL);
     c->in.off = c->in.len = 0;
     c->st = S_HANDSHAKE;
+}
+
+static void tls_free(conn *c)
+{
+    if (!c->ssl)
+        return;
+#if XL_HAVE_OPENSSL
+    if (opt.tls_openssl)
+        SSL_free(c->ssl);
+    else
+#endif
+    {
+        mbedtls_ssl_free(c->ssl);
+        free(c->ssl);
+    }
+    c->ssl = NULL;
+}
+
+/* 0: done; 1: needs more input; -1: failed (error text in err). */
+static int tls_handshake(conn *c, char *err, size_t errlen)
+{
+#if XL_HAVE_OPENSSL
+    if (opt.tls_openssl) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(c->ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 1;
+        snprintf(err, errlen, "%s", ERR_reason_error_string(ERR_peek_error())
+                                        ? ERR_reason_error_string(ERR_peek_error())
+                                        : "handshake failed");
+        ERR_clear_error();
+        return -1;
+    }
+#endif
+    int r = mbedtls_ssl_handshake(c->ssl);
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+        return 1;
+    if (r != 0) {
+        snprintf(err, errlen, "-0x%04x", (unsigned)-r);
+        return -1;
+    }
+    return 0;
+}
+
+/* > 0: bytes; 0: needs more input; -1: closed by the peer; -2: error. */
+static int tls_read(conn *c, unsigned char *p, size_t cap)
+{
+#if XL_HAVE_OPENSSL
+    if (opt.tls_openssl) {
+        ERR_clear_error();
+        int r = SSL_read(c->ssl, p, (int)cap);
+        if (r > 0)
+            return r;
+        int e = SSL_get_error(c->ssl, r);
+        ERR_clear_error();
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        return e == SSL_ERROR_ZERO_RETURN ? -1 : -2;
+    }
+#endif
+    int r = mbedtls_ssl_read(c->ssl, p, cap);
+    if (r > 0)
+        return r;
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+        return 0;
+    return r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? -1 : -2;
+}
+
+/* Encrypts all of p into c->out. 0 or -1. */
+static int tls_write(conn *c, const char *p, size_t n)
+{
+#if XL_HAVE_OPENSSL
+    if (opt.tls_openssl) {
+        ERR_clear_error();
+        size_t done = 0;
+        int ok = n == 0 || SSL_write_ex(c->ssl, p, n, &done);
+        ERR_clear_error();
+        return ok && done == n ? 0 : -1;
+    }
+#endif
+    while (n > 0) {
+        int r = mbedtls_ssl_write(c->ssl, (const unsigned char *)p, n);
+        if (r < 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
 }
 
 /* --------------------------------------------------------------- base64 */
@@ -1127,13 +1298,14 @@ static void process_input(conn *c)
 static void tls_input(conn *c)
 {
     if (c->st == S_HANDSHAKE) {
-        int r = mbedtls_ssl_handshake(c->ssl);
-        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        char err[160];
+        int r = tls_handshake(c, err, sizeof err);
+        if (r == 1) {
             mark_dirty(c);
             return;
         }
-        if (r != 0) {
-            conn_fail(c, "TLS handshake: -0x%04x", (unsigned)-r);
+        if (r < 0) {
+            conn_fail(c, "TLS handshake: %s", err);
             return;
         }
         mark_dirty(c);
@@ -1142,16 +1314,14 @@ static void tls_input(conn *c)
     }
     for (;;) {
         unsigned char tmp[16384];
-        int r = mbedtls_ssl_read(c->ssl, tmp, sizeof tmp);
+        int r = tls_read(c, tmp, sizeof tmp);
         if (r > 0) {
             buf_add(&c->in, tmp, (size_t)r);
             continue;
         }
-        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+        if (r == 0)
             break;
-        conn_fail(c, r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY
-                         ? "TLS closed by the server"
-                         : "TLS read error");
+        conn_fail(c, r == -1 ? "TLS closed by the server" : "TLS read error");
         return;
     }
     process_input(c);
@@ -1179,8 +1349,11 @@ static void on_readable(conn *c)
     } else {
         process_input(c);
         if (c->st == S_HANDSHAKE) {
-            mbedtls_ssl_handshake(c->ssl); /* sends the ClientHello */
-            mark_dirty(c);
+            char err[160];
+            if (tls_handshake(c, err, sizeof err) < 0) /* the ClientHello */
+                conn_fail(c, "TLS handshake: %s", err);
+            else
+                mark_dirty(c);
         }
     }
 }
@@ -1582,7 +1755,7 @@ static int parse_args(int argc, char **argv)
            O_COUNT, O_MECH, O_TLS, O_PID, O_PHASE, O_CONC, O_PRESENCE,
            O_LTIMEOUT, O_TIMEOUT, O_IDLE, O_PAIRS, O_WINDOW, O_MESSAGES,
            O_DURATION, O_DRAIN, O_RATE, O_SRC, O_RESOURCE, O_LABEL,
-           O_VERBOSE, O_HELP };
+           O_VERBOSE, O_HELP, O_TLSLIB };
     static const struct option lo[] = {
         {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT},
         {"domain", 1, 0, O_DOMAIN}, {"users", 1, 0, O_USERS},
@@ -1597,7 +1770,7 @@ static int parse_args(int argc, char **argv)
         {"drain", 1, 0, O_DRAIN}, {"rate", 1, 0, O_RATE},
         {"src-ips", 1, 0, O_SRC}, {"resource", 1, 0, O_RESOURCE},
         {"label", 1, 0, O_LABEL}, {"verbose", 0, 0, O_VERBOSE},
-        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"help", 0, 0, O_HELP}, {"tls-lib", 1, 0, O_TLSLIB}, {0, 0, 0, 0}};
     int o, phases = 0;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (o) {
@@ -1652,6 +1825,16 @@ static int parse_args(int argc, char **argv)
         case O_LABEL: opt.label = optarg; break;
         case O_VERBOSE: opt.verbose = 1; break;
         case O_HELP: usage(stdout); exit(0);
+        case O_TLSLIB:
+            if (!strcmp(optarg, "mbedtls"))
+                opt.tls_openssl = 0;
+            else if (!strcmp(optarg, "openssl") && XL_HAVE_OPENSSL)
+                opt.tls_openssl = 1;
+            else {
+                fprintf(stderr, "xmpp_load: --tls-lib %s is not available\n", optarg);
+                return 0;
+            }
+            break;
         default: return 0;
         }
     }
@@ -1710,7 +1893,13 @@ int main(int argc, char **argv)
     if (getrandom(&rng_state, sizeof rng_state, 0) != sizeof rng_state ||
         rng_state == 0)
         rng_state = now_ns() | 1;
-    if (opt.tls && tls_init() != 0) {
+    if (opt.tls && (opt.tls_openssl ?
+#if XL_HAVE_OPENSSL
+                    ossl_init()
+#else
+                    -1
+#endif
+                    : tls_init()) != 0) {
         fprintf(stderr, "xmpp_load: TLS initialisation failed\n");
         return 1;
     }
@@ -1736,11 +1925,11 @@ int main(int argc, char **argv)
     printf("phase=login server=%s count=%d ok=%d failed=%d mech=%s tls=%s "
            "secs=%.2f logins_per_s=%.0f server_cpu_s=%.2f "
            "server_cpu_ms_per_login=%.3f client_cpu_ms_per_login=%.3f "
-           "client_pbkdf2_runs=%ld\n",
+           "client_pbkdf2_runs=%ld tls_lib=%s\n",
            opt.label, nconns, ready, g.failed, mech_name(),
            opt.tls ? "starttls" : "none", secs, per(ready, secs), s_cpu,
            s_cpu0 < 0 ? -1 : per(s_cpu * 1e3, ready), per(c_cpu * 1e3, ready),
-           pbkdf2_runs);
+           pbkdf2_runs, !opt.tls ? "-" : opt.tls_openssl ? "openssl" : "mbedtls");
     fflush(stdout);
     if (ready == 0) {
         fprintf(stderr, "xmpp_load: no session could log in\n");
@@ -1781,10 +1970,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nconns; i++) {
         if (conns[i].fd >= 0)
             close(conns[i].fd);
-        if (conns[i].ssl) {
-            mbedtls_ssl_free(conns[i].ssl);
-            free(conns[i].ssl);
-        }
+        tls_free(&conns[i]);
         free(conns[i].jid);
         free(conns[i].scram_first_bare);
         buf_free(&conns[i].raw_in);
