@@ -352,6 +352,18 @@ static int convert(xi_tls_config *cfg, struct xi_tls_cert *c,
     return convert_key(cfg, c, key);
 }
 
+/* OpenSSL refuses to serve what its security level forbids: find out
+ * when the certificate is added, not at the first connection. */
+static int check_servable(xi_tls_config *cfg, struct xi_tls_cert *c)
+{
+    SSL *ssl = SSL_new(cfg->ctx);
+    if (!ssl)
+        return set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL, 0);
+    int ok = SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) == 1;
+    SSL_free(ssl);
+    return ok ? 0 : ossl_err(cfg, "certificate refused by OpenSSL");
+}
+
 static int add_cert(xi_tls_config *cfg, const char *chain_src,
                     const char *key_src, const char *password, bool files,
                     unsigned flags)
@@ -373,6 +385,8 @@ static int add_cert(xi_tls_config *cfg, const char *chain_src,
             &chain, c->end_point, sizeof c->end_point, &c->end_point_len);
         rc = convert(cfg, c, &chain, &key);
     }
+    if (rc == 0)
+        rc = check_servable(cfg, c);
     mbedtls_x509_crt_free(&chain);
     ERR_clear_error();
     mbedtls_pk_free(&key);

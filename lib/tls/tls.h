@@ -101,7 +101,9 @@ enum {
  * PEM strings are NUL-terminated and copied; password may be NULL.
  * Returns 0; XMPPCORE_E_IO (a file cannot be read); XMPPCORE_E_INVAL
  * (not a valid PEM certificate or key, key does not match the
- * certificate, or an unsupported key type); XMPPCORE_E_NOMEM;
+ * certificate, an unsupported key type, an RSA key under 2048 bits,
+ * or, on the OpenSSL backend, anything else its security level 2
+ * refuses to serve); XMPPCORE_E_NOMEM;
  * XMPPCORE_E_STATE once a session was created with this config.
  * On failure xi_tls_config_error() says what and where.
  */

@@ -103,6 +103,13 @@ int xi_tls_parse_cert(mbedtls_x509_crt *chain, mbedtls_pk_context *key,
         return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
                               "private key does not match the certificate",
                               NULL, ret);
+    /* Below 2048 bits RSA is breakable in practice; OpenSSL (security
+     * level 2) would not serve it either, so both backends refuse it
+     * here, when the certificate is added. */
+    if (mbedtls_pk_can_do(key, MBEDTLS_PK_RSA) &&
+        mbedtls_pk_get_bitlen(key) < 2048)
+        return xi_tls_set_err(err, errsz, XMPPCORE_E_INVAL,
+                              "RSA key shorter than 2048 bits", NULL, 0);
     return 0;
 }
 

@@ -551,7 +551,7 @@ static void test_sni(void)
 
 /* An RSA certificate without subjectAltName (its CN names it), made with
  * mbedTLS directly: the generator only makes ECDSA ones. */
-static pem_pair gen_rsa(const char *cn)
+static pem_pair gen_rsa_bits(const char *cn, unsigned bits)
 {
     pem_pair p = {xmppcore_buffer_new(NULL), xmppcore_buffer_new(NULL)};
     mbedtls_ctr_drbg_context drbg;
@@ -569,7 +569,7 @@ static pem_pair gen_rsa(const char *cn)
     CHECK_EQ_INT(
         mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), 0);
     CHECK_EQ_INT(mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk),
-                                     mbedtls_ctr_drbg_random, &drbg, 2048,
+                                     mbedtls_ctr_drbg_random, &drbg, bits,
                                      65537),
                  0);
     CHECK_EQ_INT(mbedtls_mpi_lset(&serial, 7), 0);
@@ -595,6 +595,28 @@ static pem_pair gen_rsa(const char *cn)
     mbedtls_pk_free(&pk);
     mbedtls_ctr_drbg_free(&drbg);
     return p;
+}
+
+static pem_pair gen_rsa(const char *cn)
+{
+    return gen_rsa_bits(cn, 2048);
+}
+
+/* RSA under 2048 bits is refused when added, on both backends, with a
+ * message; the config stays usable. */
+static void test_weak_rsa(void)
+{
+    xi_tls_config *cfg = NULL;
+    CHECK_EQ_INT(xi_tls_config_new(NULL, &cfg), 0);
+    pem_pair weak = gen_rsa_bits("weak.example", 1024);
+    CHECK_EQ_INT(xi_tls_config_add_cert_pem(cfg, C(&weak), K(&weak), NULL, 0),
+                 XMPPCORE_E_INVAL);
+    CHECK(strstr(xi_tls_config_error(cfg), "2048") != NULL);
+    pem_pair ok = gen_rsa("ok.example");
+    CHECK_EQ_INT(xi_tls_config_add_cert_pem(cfg, C(&ok), K(&ok), NULL, 0), 0);
+    pem_free(&weak);
+    pem_free(&ok);
+    xi_tls_config_free(cfg);
 }
 
 /* An ECDSA and an RSA certificate for the same name: the suite decides
@@ -1163,7 +1185,7 @@ TEST_MAIN(TEST_ENTRY(test_generate_pem), TEST_ENTRY(test_generate_errors),
           TEST_ENTRY(test_handshake_and_data),
           TEST_ENTRY(test_handshake_byte_by_byte),
           TEST_ENTRY(test_server_close), TEST_ENTRY(test_channel_binding),
-          TEST_ENTRY(test_sni), TEST_ENTRY(test_ecdsa_and_rsa),
+          TEST_ENTRY(test_sni), TEST_ENTRY(test_ecdsa_and_rsa), TEST_ENTRY(test_weak_rsa),
           TEST_ENTRY(test_alpn), TEST_ENTRY(test_garbage_input),
           TEST_ENTRY(test_refused_suites_and_versions),
           TEST_ENTRY(test_renegotiation_refused), TEST_ENTRY(test_client_cert),
