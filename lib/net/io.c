@@ -102,9 +102,16 @@ static int64_t mono_ms(void)
 
 static const char *errstr(int err, char *buf, size_t len)
 {
+#if defined(__GLIBC__)
+    /* _GNU_SOURCE (for accept4) selects glibc's strerror_r, which returns
+     * the text (not always in buf) rather than an int: testing that for 0
+     * printed "error 98" instead of "Address already in use". */
+    return strerror_r(err, buf, len);
+#else
     if (strerror_r(err, buf, len) != 0)
         snprintf(buf, len, "error %d", err);
     return buf;
+#endif
 }
 
 static int io_fail(xmppcore_io *io, int code, const char *fmt, ...)

@@ -425,7 +425,7 @@ VirtualHost "{DOMAIN}"
 class Xmppcored(Server):
     """Our example server; skipped until it is built."""
     name = "xmppcored"
-    port = 35222
+    port = 16222
 
     build = "build"
 

@@ -501,6 +501,7 @@ static void listen_case(const char *ip)
     CHECK(strstr(xmppcore_loop_last_error(loop), "not-an-ip") != NULL);
     /* The same port again: in use. */
     CHECK_EQ_INT(xmppcore_loop_listen(loop, l, ip, port), XMPPCORE_E_IO);
+    CHECK(strstr(xmppcore_loop_last_error(loop), "in use") != NULL);
     client_state c = {0};
     c.fd = connect_to(ip, port);
     CHECK(c.fd >= 0);
