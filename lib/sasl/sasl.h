@@ -233,8 +233,9 @@ int xi_sasl_set_server_nonce(xi_sasl *s, const char *nonce);
  * \0 password \0 StoredKey) under a per-cache random secret, so the same
  * user with the same password is accepted without PBKDF2 next time. As
  * the StoredKey is hashed in, changed credentials never hit an old entry.
- * Bounded: a set-associative table of 8-entry sets, the oldest entry of
- * a full set replaced; a lookup costs one HMAC and eight compares,
+ * Bounded: a set-associative table of 8-entry sets with two candidate
+ * sets per entry (the emptier takes it; the oldest entry of a full set
+ * is replaced); a lookup costs one HMAC and at most sixteen compares,
  * whatever the capacity. Wiped on free. Owned by the caller (the
  * server), shared by its exchanges; not thread-safe.
  */

@@ -631,6 +631,7 @@ def bench_server(args, server):
                 # what a PLAIN login costs once the server has seen the
                 # password (xmppcored's verifier cache; the others store
                 # plain passwords in this mode and compare them each time).
+                time.sleep(3)  # let the server finish closing the first sessions
                 again = load(args, server, pid, mech + ["--count", str(min(n, 5000)),
                                                         "--phase", "login"])
                 for f in again:

@@ -992,6 +992,38 @@ static void test_plain_cache(void)
     CHECK_EQ_INT(hits, 64);
     CHECK_EQ_INT(misses, 64);
     xi_sasl_cache_free(cache);
+    /* Two choices per entry: filled to 85%, nothing is evicted; then a
+     * flood of others replaces old entries, never more than it adds. */
+    cache = xi_sasl_cache_new(NULL, 1024, rng_fn, &g_rng);
+    CHECK(cache != NULL);
+    static const unsigned char sk[32] = {1, 2, 3};
+    char u[32];
+    for (int i = 0; i < 870; i++) {
+        snprintf(u, sizeof u, "u%d", i);
+        xi_sasl_cache_insert(cache, "example.com", u, "pw", 2, sk, sizeof sk);
+    }
+    int found = 0;
+    for (int i = 0; i < 870; i++) {
+        snprintf(u, sizeof u, "u%d", i);
+        found += xi_sasl_cache_lookup(cache, "example.com", u, "pw", 2, sk,
+                                      sizeof sk);
+    }
+    CHECK_EQ_INT(found, 870);
+    snprintf(u, sizeof u, "u%d", 0);
+    CHECK(!xi_sasl_cache_lookup(cache, "example.com", u, "pw!", 3, sk,
+                                sizeof sk));
+    for (int i = 0; i < 2000; i++) {
+        snprintf(u, sizeof u, "v%d", i);
+        xi_sasl_cache_insert(cache, "example.com", u, "pw", 2, sk, sizeof sk);
+    }
+    found = 0;
+    for (int i = 0; i < 2000; i++) {
+        snprintf(u, sizeof u, "v%d", i);
+        found += xi_sasl_cache_lookup(cache, "example.com", u, "pw", 2, sk,
+                                      sizeof sk);
+    }
+    CHECK(found > 900 && found <= 1024); /* the newest survive */
+    xi_sasl_cache_free(cache);
     /* a failing RNG: no cache */
     test_rng bad = {1, 1, 0};
     CHECK(xi_sasl_cache_new(NULL, 0, rng_fn, &bad) == NULL);
