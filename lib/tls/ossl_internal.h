@@ -12,9 +12,9 @@
 
 #include "tls/tls.h"
 #include "tls/tls_cert.h"
+#include "tls/tls_common.h"
 #include "tls/tls_features.h"
 
-#define XI_TLS_MAX_ALPN 8
 /* Certificates a session remembers from SNI matching. */
 #define XI_TLS_MAX_CAND 4
 /* Cipher suites a config allows (see ossl_config.c). */

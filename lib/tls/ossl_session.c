@@ -18,17 +18,9 @@
 
 #include "tls/ossl_internal.h"
 
-/* Fed ciphertext not yet read out; past this the host is not reading. */
-#define XI_TLS_MAX_PENDING (256u * 1024u)
 
 /* ---- The BIO ---- */
 
-static void in_release(struct xmppcore_buffer *in)
-{
-    xi_free(in->mem, in->data);
-    in->data = NULL;
-    in->len = in->off = in->cap = 0;
-}
 
 static int bio_write(BIO *b, const char *data, size_t len, size_t *written)
 {
@@ -55,7 +47,7 @@ static int bio_read(BIO *b, char *buf, size_t len, size_t *readbytes)
     s->in.off += n;
     s->in.len -= n;
     if (s->in.len == 0)
-        in_release(&s->in);
+        xi_tls_in_release(&s->in);
     *readbytes = n;
     return 1;
 }
@@ -124,7 +116,7 @@ void xi_tls_session_free(xi_tls_session *s)
         return;
     const xmppcore_mem *mem = s->cfg->mem;
     SSL_free(s->ssl);
-    in_release(&s->in);
+    xi_tls_in_release(&s->in);
     xi_free(mem, s->sni);
     xi_free(mem, s->peer_der);
     xi_tls_peer_names_free(mem, s->peer_names, s->n_peer_names);
@@ -139,7 +131,7 @@ static int fail(xi_tls_session *s, const char *what)
     bool nomem = xi_ossl_error(s->err, sizeof s->err, what,
                                s->out_failed ? "out of memory"
                                              : "unexpected end of input");
-    in_release(&s->in);
+    xi_tls_in_release(&s->in);
     return nomem || s->out_failed ? XMPPCORE_E_NOMEM : XMPPCORE_E_TLS;
 }
 
@@ -171,7 +163,7 @@ static int established(xi_tls_session *s)
             s->state = XI_TLS_FAILED;
             snprintf(s->err, sizeof s->err, "out of memory");
             ERR_clear_error();
-            in_release(&s->in);
+            xi_tls_in_release(&s->in);
             return XMPPCORE_E_NOMEM;
         }
         s->peer_der_len = (size_t)i2d_X509(peer, &p);
@@ -202,20 +194,11 @@ static int handshake(xi_tls_session *s)
 
 int xi_tls_feed(xi_tls_session *s, const void *data, size_t len)
 {
-    if (s->state == XI_TLS_FAILED || s->peer_closed)
-        return XMPPCORE_E_STATE;
-    if (len > XI_TLS_MAX_PENDING - s->in.len) {
-        s->state = XI_TLS_FAILED;
-        snprintf(s->err, sizeof s->err,
-                 "more than %u bytes of ciphertext fed but not read",
-                 XI_TLS_MAX_PENDING);
-        in_release(&s->in);
-        return XMPPCORE_E_POLICY;
-    }
-    if (len && s->first_byte < 0)
-        s->first_byte = *(const unsigned char *)data;
-    if (len && xi_buf_put(&s->in, data, len) < 0)
-        return XMPPCORE_E_NOMEM;
+    int rc = xi_tls_take_input(&s->in, &s->state, s->peer_closed,
+                               &s->first_byte, s->err, sizeof s->err, data,
+                               len);
+    if (rc != 0)
+        return rc;
     if (s->state == XI_TLS_HANDSHAKE)
         return handshake(s);
     return 0;
@@ -225,7 +208,7 @@ static int peer_closed(xi_tls_session *s)
 {
     s->peer_closed = true;
     s->state = XI_TLS_CLOSED;
-    in_release(&s->in);
+    xi_tls_in_release(&s->in);
     if (!s->sent_close) {
         s->sent_close = true;
         ERR_clear_error();

@@ -215,23 +215,10 @@ int xi_tls_config_set_alpn(xi_tls_config *cfg, const char *const *protocols,
     char *names[XI_TLS_MAX_ALPN] = {0};
     if (cfg->frozen)
         return set_err(cfg, XMPPCORE_E_STATE, "config already in use", NULL, 0);
-    if (n > XI_TLS_MAX_ALPN || (n && !protocols))
-        return set_err(cfg, XMPPCORE_E_INVAL, "too many ALPN protocols", NULL,
-                       0);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = protocols[i] ? strlen(protocols[i]) : 0;
-        if (len == 0 || len > 255 ||
-            !(names[i] = xi_strndup(cfg->mem, protocols[i], len))) {
-            for (size_t j = 0; j < i; j++)
-                xi_free(cfg->mem, names[j]);
-            return len == 0 || len > 255
-                       ? set_err(cfg, XMPPCORE_E_INVAL,
-                                 "ALPN protocol name empty or too long", NULL,
-                                 0)
-                       : set_err(cfg, XMPPCORE_E_NOMEM, "out of memory", NULL,
-                                 0);
-        }
-    }
+    int rc = xi_tls_alpn_copy(cfg->mem, protocols, n, names, cfg->err,
+                              sizeof cfg->err);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < XI_TLS_MAX_ALPN; i++) {
         xi_free(cfg->mem, cfg->alpn_names[i]);
         cfg->alpn_names[i] = names[i];

@@ -13,17 +13,9 @@
 
 #include "tls/tls_internal.h"
 
-/* Fed ciphertext not yet read out; past this the host is not reading. */
-#define XI_TLS_MAX_PENDING (256u * 1024u)
 
 /* The input queue's storage is released as soon as it is drained, so
  * an idle session holds no input copy. */
-static void in_release(struct xmppcore_buffer *in)
-{
-    xi_free(in->mem, in->data);
-    in->data = NULL;
-    in->len = in->off = in->cap = 0;
-}
 
 static int bio_send(void *p, const unsigned char *buf, size_t len)
 {
@@ -47,7 +39,7 @@ static int bio_recv(void *p, unsigned char *buf, size_t len)
     s->in.off += n;
     s->in.len -= n;
     if (s->in.len == 0)
-        in_release(&s->in);
+        xi_tls_in_release(&s->in);
     return (int)n;
 }
 
@@ -87,7 +79,7 @@ void xi_tls_session_free(xi_tls_session *s)
         return;
     const xmppcore_mem *mem = s->cfg->mem;
     mbedtls_ssl_free(&s->ssl);
-    in_release(&s->in);
+    xi_tls_in_release(&s->in);
     xi_free(mem, s->sni);
     xi_tls_peer_names_free(mem, s->peer_names, s->n_peer_names);
     xi_tls_config_free(s->cfg);
@@ -98,7 +90,7 @@ static int fail(xi_tls_session *s, const char *what, int ret)
 {
     s->state = XI_TLS_FAILED;
     xi_tls_strerror(s->err, sizeof s->err, what, ret);
-    in_release(&s->in);
+    xi_tls_in_release(&s->in);
     return XMPPCORE_E_TLS;
 }
 
@@ -148,20 +140,11 @@ static int handshake(xi_tls_session *s)
 
 int xi_tls_feed(xi_tls_session *s, const void *data, size_t len)
 {
-    if (s->state == XI_TLS_FAILED || s->peer_closed)
-        return XMPPCORE_E_STATE;
-    if (len > XI_TLS_MAX_PENDING - s->in.len) {
-        s->state = XI_TLS_FAILED;
-        snprintf(s->err, sizeof s->err,
-                 "more than %u bytes of ciphertext fed but not read",
-                 XI_TLS_MAX_PENDING);
-        in_release(&s->in);
-        return XMPPCORE_E_POLICY;
-    }
-    if (len && s->first_byte < 0)
-        s->first_byte = *(const unsigned char *)data;
-    if (len && xi_buf_put(&s->in, data, len) < 0)
-        return XMPPCORE_E_NOMEM;
+    int rc = xi_tls_take_input(&s->in, &s->state, s->peer_closed,
+                               &s->first_byte, s->err, sizeof s->err, data,
+                               len);
+    if (rc != 0)
+        return rc;
     if (s->state == XI_TLS_HANDSHAKE)
         return handshake(s);
     return 0;
@@ -171,7 +154,7 @@ static int peer_closed(xi_tls_session *s)
 {
     s->peer_closed = true;
     s->state = XI_TLS_CLOSED;
-    in_release(&s->in);
+    xi_tls_in_release(&s->in);
     if (!s->sent_close) {
         s->sent_close = true;
         int ret = mbedtls_ssl_close_notify(&s->ssl);
