@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds libxmppcore three times with -Werror and runs every test in each:
 # normal, with ASan+UBSan, and with the OpenSSL TLS backend (-Dtls=openssl,
-# no benchmarks). Ends with "N passed, N failed" over all three runs.
+# also with ASan+UBSan, no benchmarks). Ends with "N passed, N failed" over all three runs.
 # Usage: scripts/test.sh [meson test args...]
 set -u
 cd "$(dirname "$0")/.."
@@ -51,8 +51,9 @@ echo "   (the Python tests run here with the ASan/UBSan runtimes preloaded into"
 echo "   /usr/bin/python3, leak detection off for the interpreter: docs/python.md)"
 run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || status=1
 count build-asan
-echo "== OpenSSL TLS backend (-Dtls=openssl)"
-run_build build-openssl -Dtls=openssl -Dbench=false || status=1
+echo "== OpenSSL TLS backend (-Dtls=openssl), sanitizers as above"
+run_build build-openssl -Dtls=openssl -Db_sanitize=address,undefined \
+  -Db_lundef=false -Dbench=false || status=1
 count build-openssl
 
 [ "$failed" -eq 0 ] || status=1
