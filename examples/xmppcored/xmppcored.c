@@ -768,8 +768,12 @@ int main(int argc, char **argv)
                                         0, cfg->sql_exclusive};
     int rc = xmppcore_store_sqlite_open(cfg->sql_database, &so, NULL, &d.store);
     if (rc < 0) {
-        log_at(XMPPCORE_LOG_ERROR, "database %s: %s", cfg->sql_database,
-               xmppcore_strerror(rc));
+        log_at(XMPPCORE_LOG_ERROR, "database %s: %s%s", cfg->sql_database,
+               xmppcore_strerror(rc),
+               rc == XMPPCORE_E_IO
+                   ? " (if another process has it open: with sql_exclusive: "
+                     "true, the default, only one server may use a database)"
+                   : "");
         goto out;
     }
     xmppcore_server_set_store(srv, d.store);
