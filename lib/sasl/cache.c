@@ -18,6 +18,8 @@
 #include <sodium.h>
 
 #include "sasl/sasl_int.h"
+#include "sasl/sha_fast.h"
+#include "sasl/sha_ni.h"
 
 #define CACHE_KEY_LEN 32
 #define CACHE_DEFAULT_CAPACITY 256
@@ -108,6 +110,20 @@ static int cache_key(const xi_sasl_cache *c, const char *domain,
     static const unsigned char zero = 0;
     mbedtls_md_context_t ctx;
     int rc = -1;
+
+    if (xi_sha_ni_available()) {
+        xi_hmac_ctx h;
+        xi_hmac_init(&h, XI_SCRAM_SHA256, c->secret, sizeof c->secret);
+        xi_hmac_update(&h, domain, strlen(domain));
+        xi_hmac_update(&h, &zero, 1);
+        xi_hmac_update(&h, user, strlen(user));
+        xi_hmac_update(&h, &zero, 1);
+        xi_hmac_update(&h, pw, pwlen);
+        xi_hmac_update(&h, &zero, 1);
+        xi_hmac_update(&h, stored, slen);
+        xi_hmac_final(&h, out);
+        return 0;
+    }
 
     mbedtls_md_init(&ctx);
     /* NUL separators are unambiguous: none of the strings holds a NUL

@@ -9,6 +9,8 @@
 
 #include "jid/precis.h"
 #include "sasl/sasl_int.h"
+#include "sasl/sha_fast.h"
+#include "sasl/sha_ni.h"
 #include "xmppcore/jid.h"
 #include "xmppcore/sasl.h"
 
@@ -26,6 +28,14 @@ size_t xi_scram_hash_len(int hash)
 int xi_scram_hmac(int hash, const unsigned char *key, size_t klen,
                   const void *data, size_t dlen, unsigned char *out)
 {
+    if (xi_sha_ni_available() &&
+        (hash == XI_SCRAM_SHA1 || hash == XI_SCRAM_SHA256)) {
+        xi_hmac_ctx c;
+        xi_hmac_init(&c, hash, key, klen);
+        xi_hmac_update(&c, data, dlen);
+        xi_hmac_final(&c, out);
+        return 0;
+    }
     const mbedtls_md_info_t *md = md_info(hash);
     if (!md || mbedtls_md_hmac(md, key, klen, data, dlen, out) != 0)
         return XMPPCORE_E_INTERNAL;
@@ -35,6 +45,14 @@ int xi_scram_hmac(int hash, const unsigned char *key, size_t klen,
 int xi_scram_digest(int hash, const void *data, size_t dlen,
                     unsigned char *out)
 {
+    if (xi_sha_ni_available() &&
+        (hash == XI_SCRAM_SHA1 || hash == XI_SCRAM_SHA256)) {
+        xi_sha_ctx c;
+        xi_sha_init(&c, hash);
+        xi_sha_update(&c, data, dlen);
+        xi_sha_final(&c, out);
+        return 0;
+    }
     const mbedtls_md_info_t *md = md_info(hash);
     if (!md || mbedtls_md(md, data, dlen, out) != 0)
         return XMPPCORE_E_INTERNAL;

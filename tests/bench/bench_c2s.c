@@ -117,7 +117,8 @@ static double client_cpu; /* time spent in the bench's own SCRAM client */
 /* Logs conn in as user with SCRAM-SHA-256 and binds resource res.
  * salted caches the SaltedPassword (every account shares one salt).
  * Returns 0 on success. */
-static int scram_login(xmppcore_conn *c, const char *user, const char *res,
+__attribute__((noinline)) static int scram_login(xmppcore_conn *c, const char *user,
+                                                 const char *res,
                        unsigned char salted[32], int *have_salted)
 {
     char buf[1024], b64[512], first[128], sfirst[256], fin[512], am[768];
@@ -192,7 +193,8 @@ static int scram_login(xmppcore_conn *c, const char *user, const char *res,
 }
 
 /* A PLAIN login and bind, as a client that pipelines nothing. */
-static int plain_login(xmppcore_conn *c, int i, const char *res)
+__attribute__((noinline)) static int plain_login(xmppcore_conn *c, int i,
+                                                 const char *res)
 {
     char raw[64], enc[128], buf[1024];
     int rl = snprintf(raw, sizeof raw, "%cuser%d%csecret", 0, i, 0);

@@ -12,6 +12,7 @@
 #include "core/core.h"
 #include "sasl/sasl.h"
 #include "sasl/sasl_int.h"
+#include "sasl/sha_fast.h"
 #include "sasl/sha_ni.h"
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
@@ -1365,6 +1366,43 @@ static void test_sha_ni(void)
     }
 }
 
+/* Streaming SHA and HMAC on the SHA extensions against mbedTLS: every
+ * key length around the block size, messages fed in uneven pieces. */
+static void test_sha_fast(void)
+{
+    if (!xi_sha_ni_available()) {
+        printf("test_sha_fast: CPU without SHA extensions, not run\n");
+        return;
+    }
+    unsigned char key[200], msg[300], a[32], b[32];
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(msg, sizeof msg);
+    for (int hash = XI_SCRAM_SHA1; hash <= XI_SCRAM_SHA256; hash++) {
+        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
+            hash == XI_SCRAM_SHA1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256);
+        size_t hl = hash == XI_SCRAM_SHA1 ? 20 : 32;
+        for (size_t ml = 0; ml <= sizeof msg; ml += ml < 130 ? 1 : 17) {
+            xi_sha_ctx c;
+            xi_sha_init(&c, hash);
+            /* pieces of 1, 2, 3, ... bytes */
+            for (size_t off = 0, k = 1; off < ml; off += k, k++)
+                xi_sha_update(&c, msg + off, off + k <= ml ? k : ml - off);
+            xi_sha_final(&c, a);
+            CHECK_EQ_INT(mbedtls_md(md, msg, ml, b), 0);
+            CHECK(memcmp(a, b, hl) == 0);
+        }
+        for (size_t kl = 0; kl <= sizeof key; kl += kl < 70 ? 1 : 13) {
+            size_t ml = (kl * 7) % sizeof msg;
+            CHECK_EQ_INT(xi_scram_hmac(hash, key, kl, msg, ml, a), 0);
+            CHECK_EQ_INT(mbedtls_md_hmac(md, key, kl, msg, ml, b), 0);
+            CHECK(memcmp(a, b, hl) == 0);
+        }
+        CHECK_EQ_INT(xi_scram_digest(hash, msg, 100, a), 0);
+        CHECK_EQ_INT(mbedtls_md(md, msg, 100, b), 0);
+        CHECK(memcmp(a, b, hl) == 0);
+    }
+}
+
 /* The two-compressions-per-iteration PBKDF2 against RFC 6070's vectors and
  * against mbedTLS's generic routine for many lengths. */
 static void test_pbkdf2(void)
@@ -1418,7 +1456,7 @@ static void test_pbkdf2(void)
     }
 }
 
-TEST_MAIN(TEST_ENTRY(test_sha_ni), TEST_ENTRY(test_pbkdf2), TEST_ENTRY(test_base64), TEST_ENTRY(test_conditions),
+TEST_MAIN(TEST_ENTRY(test_sha_ni), TEST_ENTRY(test_sha_fast), TEST_ENTRY(test_pbkdf2), TEST_ENTRY(test_base64), TEST_ENTRY(test_conditions),
           TEST_ENTRY(test_mechanisms), TEST_ENTRY(test_policy_failures),
           TEST_ENTRY(test_scram_sha1_rfc5802),
           TEST_ENTRY(test_scram_sha256_rfc7677),
