@@ -391,7 +391,8 @@ XMPPCORE_API void xmppcore_mailbox_free(xmppcore_mailbox *mailbox);
  * caller keeps its own). On the server's thread, the drain routes it as
  * xmppcore_server_send() would, as if sent by its 'from'; if the server
  * refuses it (a 'from' not on one of its vhosts) the drain logs a
- * warning through the server's log callback and drops it. The copy is
+ * warning through the server's log callback and drops it (an error,
+ * saying "out of memory", if an allocation failed). The copy is
  * made with stanza's allocator, which must be usable from the server's
  * thread. Thread-safe. Returns 0, XMPPCORE_E_INVAL (NULL, not a root
  * element, no 'from' or 'to') or XMPPCORE_E_NOMEM.

@@ -139,10 +139,14 @@ size_t xmppcore_mailbox_drain(xmppcore_mailbox *mb)
                      xmppcore_stanza_attr(it->stanza, "from"));
             xmppcore_stanza *st = it->stanza;
             it->stanza = NULL;
-            if (xi_server_send_owned(mb->server, st) < 0)
-                xi_log(mb->server, XMPPCORE_LOG_WARNING,
-                       "mailbox: dropped a <%s/> from %s (not a JID of "
-                       "this server)", name, from);
+            int rc = xi_server_send_owned(mb->server, st);
+            if (rc < 0)
+                xi_log(mb->server, rc == XMPPCORE_E_NOMEM
+                                       ? XMPPCORE_LOG_ERROR
+                                       : XMPPCORE_LOG_WARNING,
+                       "mailbox: dropped a <%s/> from %s (%s)", name, from,
+                       rc == XMPPCORE_E_NOMEM ? "out of memory"
+                                              : "not a JID of this server");
         } else {
             it->fn(it->user_data);
         }

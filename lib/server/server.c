@@ -592,10 +592,13 @@ int xi_server_send_owned(xmppcore_server *s, xmppcore_stanza *stanza)
     const char *from = xmppcore_stanza_attr(stanza, "from");
     const char *to = xmppcore_stanza_attr(stanza, "to");
     xmppcore_jid *fj = NULL;
-    if (!from || !to || !xmppcore_stanza_name(stanza) ||
-        xmppcore_jid_parse(s->mem, from, (size_t)-1, &fj) < 0) {
+    int rc = from && to && xmppcore_stanza_name(stanza)
+                 ? xmppcore_jid_parse(s->mem, from, (size_t)-1, &fj)
+                 : XMPPCORE_E_INVAL;
+    if (rc < 0) {
         xmppcore_stanza_free(stanza);
-        return XMPPCORE_E_INVAL;
+        /* Out of memory is not a bad 'from'. */
+        return rc == XMPPCORE_E_NOMEM ? rc : XMPPCORE_E_INVAL;
     }
     bool local = xi_vhost_find(s, xmppcore_jid_domain(fj)) != NULL;
     xmppcore_jid_free(fj);
