@@ -146,7 +146,10 @@ enum { XMPPCORE_IQ_GET = 1, XMPPCORE_IQ_SET = 2 };
  * point is "iq". It answers
  * through the server's send calls, and returns XMPPCORE_HOOK_STOP when it
  * handled the iq; XMPPCORE_HOOK_CONTINUE tells the dispatcher's caller the
- * iq is unhandled (answer service-unavailable).
+ * iq is unhandled (answer service-unavailable); XMPPCORE_HOOK_DROP says
+ * it could not answer (out of memory, its answer could not be sent): the
+ * server answers internal-server-error (type wait), so the client is
+ * not left waiting.
  */
 typedef xmppcore_hook_fn xmppcore_iq_fn;
 

@@ -52,23 +52,23 @@ static xmppcore_hook_result on_info(xmppcore_hook_event *ev, void *ud)
         xmppcore_stanza_attr(q, "node")) {
         xmppcore_stanza *e = xmppcore_stanza_error_reply(
             iq, "cancel", "item-not-found");
-        if (e)
-            xmppcore_server_send(s, e);
+        int rc = e ? xmppcore_server_send(s, e) : XMPPCORE_E_NOMEM;
         xmppcore_stanza_free(e);
-        return XMPPCORE_HOOK_STOP;
+        return rc == XMPPCORE_E_NOMEM ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_STOP;
     }
     xmppcore_stanza *r = xmppcore_stanza_reply(iq, "result");
     feat_ctx f = {r ? xmppcore_stanza_add_child(r, "query", NS_INFO) : NULL, 0};
     xmppcore_stanza *id = f.query ? xmppcore_stanza_add_child(f.query, "identity", NULL) : NULL;
+    int rc = XMPPCORE_E_NOMEM;
     if (id && xmppcore_stanza_set_attr(id, "category", "server") == 0 &&
         xmppcore_stanza_set_attr(id, "type", "im") == 0 &&
         xmppcore_stanza_set_attr(id, "name", "libxmppcore") == 0) {
         xmppcore_iq_features(xmppcore_server_hooks(s), domain, add_feature, &f);
         if (f.rc == 0)
-            xmppcore_server_send(s, r);
+            rc = xmppcore_server_send(s, r);
     }
     xmppcore_stanza_free(r);
-    return XMPPCORE_HOOK_STOP;
+    return rc == XMPPCORE_E_NOMEM ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_STOP;
 }
 
 static xmppcore_hook_result on_items(xmppcore_hook_event *ev, void *ud)
@@ -79,10 +79,11 @@ static xmppcore_hook_result on_items(xmppcore_hook_event *ev, void *ud)
     if (to_domain(iq, domain, sizeof domain) < 0)
         return XMPPCORE_HOOK_CONTINUE; /* service-unavailable */
     xmppcore_stanza *r = xmppcore_stanza_reply(iq, "result");
+    int rc = XMPPCORE_E_NOMEM;
     if (r && xmppcore_stanza_add_child(r, "query", NS_ITEMS))
-        xmppcore_server_send(s, r);
+        rc = xmppcore_server_send(s, r);
     xmppcore_stanza_free(r);
-    return XMPPCORE_HOOK_STOP;
+    return rc == XMPPCORE_E_NOMEM ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_STOP;
 }
 
 int xi_mod_disco_register(xmppcore_server *s)

@@ -13,10 +13,10 @@ static xmppcore_hook_result on_ping(xmppcore_hook_event *ev, void *ud)
     xmppcore_server *s = ud;
     xmppcore_stanza *r = xmppcore_stanza_reply(xmppcore_hook_event_stanza(ev),
                                                "result");
-    if (r)
-        xmppcore_server_send(s, r);
+    int rc = r ? xmppcore_server_send(s, r) : XMPPCORE_E_NOMEM;
     xmppcore_stanza_free(r);
-    return XMPPCORE_HOOK_STOP;
+    /* Unanswered (out of memory): the server sends an error instead. */
+    return rc == XMPPCORE_E_NOMEM ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_STOP;
 }
 
 int xi_mod_ping_register(xmppcore_server *s)

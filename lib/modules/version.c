@@ -20,11 +20,12 @@ static xmppcore_hook_result on_version(xmppcore_hook_event *ev, void *ud)
     xmppcore_stanza *q = r ? xmppcore_stanza_add_child(r, "query", NS_VERSION) : NULL;
     xmppcore_stanza *n = q ? xmppcore_stanza_add_child(q, "name", NULL) : NULL;
     xmppcore_stanza *v = q ? xmppcore_stanza_add_child(q, "version", NULL) : NULL;
+    int rc = XMPPCORE_E_NOMEM;
     if (n && v && xmppcore_stanza_set_text(n, "libxmppcore") == 0 &&
         xmppcore_stanza_set_text(v, xmppcore_version()) == 0)
-        xmppcore_server_send(s, r);
+        rc = xmppcore_server_send(s, r);
     xmppcore_stanza_free(r);
-    return XMPPCORE_HOOK_STOP;
+    return rc == XMPPCORE_E_NOMEM ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_STOP;
 }
 
 int xi_mod_version_register(xmppcore_server *s)

@@ -40,8 +40,8 @@ void xi_bounce(xmppcore_server *s, const xmppcore_stanza *st, const char *type,
     xi_route(s, r);
 }
 
-void xi_route_to(xmppcore_server *s, xmppcore_stanza *st,
-                 const xmppcore_jid *known)
+int xi_route_to(xmppcore_server *s, xmppcore_stanza *st,
+                const xmppcore_jid *known)
 {
     /* Stanzas built by modules without a namespace are client stanzas. */
     const char *ns = xmppcore_stanza_ns(st);
@@ -51,18 +51,26 @@ void xi_route_to(xmppcore_server *s, xmppcore_stanza *st,
         s->hooks, XMPPCORE_HOOK_FILTER_PACKET, NULL, &st, s, XI_HOOK_DATA_SERVER);
     if (hr == XMPPCORE_HOOK_DROP || !st) {
         xmppcore_stanza_free(st);
-        return;
+        return 0;
     }
     const char *to = xmppcore_stanza_attr(st, "to");
     xmppcore_jid *j = NULL;
     /* Reuse the caller's JID unless a filter changed the address. */
     if (known && to && strcmp(to, xmppcore_jid_str(known)) == 0) {
         j = (xmppcore_jid *)known;
-    } else if (!to || xmppcore_jid_parse(s->mem, to, (size_t)-1, &j) < 0) {
-        if (to)
-            xi_bounce(s, st, "modify", "jid-malformed");
+    } else if (!to) {
         xmppcore_stanza_free(st);
-        return;
+        return 0;
+    } else {
+        int rc = xmppcore_jid_parse(s->mem, to, (size_t)-1, &j);
+        if (rc < 0) {
+            /* Out of memory is not a malformed address: the caller
+             * learns that its stanza went nowhere. */
+            if (rc != XMPPCORE_E_NOMEM)
+                xi_bounce(s, st, "modify", "jid-malformed");
+            xmppcore_stanza_free(st);
+            return rc == XMPPCORE_E_NOMEM ? rc : 0;
+        }
     }
     xi_vhost *v = xi_vhost_find(s, xmppcore_jid_domain(j));
     if (v) {
@@ -73,9 +81,10 @@ void xi_route_to(xmppcore_server *s, xmppcore_stanza *st,
     }
     if (j != known)
         xmppcore_jid_free(j);
+    return 0;
 }
 
-void xi_route(xmppcore_server *s, xmppcore_stanza *st)
+int xi_route(xmppcore_server *s, xmppcore_stanza *st)
 {
-    xi_route_to(s, st, NULL);
+    return xi_route_to(s, st, NULL);
 }

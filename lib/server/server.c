@@ -606,8 +606,7 @@ int xi_server_send_owned(xmppcore_server *s, xmppcore_stanza *stanza)
         xmppcore_stanza_free(stanza);
         return XMPPCORE_E_INVAL;
     }
-    xi_route(s, stanza);
-    return 0;
+    return xi_route(s, stanza);
 }
 
 int xmppcore_server_send(xmppcore_server *s, const xmppcore_stanza *stanza)

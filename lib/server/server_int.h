@@ -110,6 +110,7 @@ struct xmppcore_conn {
     bool in_feed;
     bool lookup_pending;  /* a credentials lookup is under way */
     bool failure_pending; /* a delayed SASL failure waits for delay_until */
+    bool broken; /* output could not be queued: closes at the next tick */
     int64_t delay_until;
     int close_reason;
     xi_vhost *vhost;
@@ -184,12 +185,15 @@ void xi_conn_close(xmppcore_conn *c, const char *condition, const char *text,
 /* ---- router/router.c ---- */
 /*
  * Routes stanza (owned: consumed in every case) from an entity of this
- * server. Runs filter_packet, then delivers locally or bounces.
+ * server. Runs filter_packet, then delivers locally or bounces. Returns
+ * 0, or XMPPCORE_E_NOMEM when the stanza went nowhere for lack of memory
+ * (no bounce was possible either), so a caller owing an answer can say
+ * so.
  */
-void xi_route(xmppcore_server *s, xmppcore_stanza *stanza);
+int xi_route(xmppcore_server *s, xmppcore_stanza *stanza);
 /* The same when the caller has parsed 'to' already (borrowed). */
-void xi_route_to(xmppcore_server *s, xmppcore_stanza *stanza,
-                 const xmppcore_jid *to);
+int xi_route_to(xmppcore_server *s, xmppcore_stanza *stanza,
+                const xmppcore_jid *to);
 /*
  * Answers stanza (borrowed) with an error of type/condition back to its
  * sender, unless it is itself an error (RFC 6120 §8.3.1).

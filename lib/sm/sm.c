@@ -236,6 +236,8 @@ static void to_server(xmppcore_server *s, xi_vhost *v, xmppcore_stanza *st)
             xi_bounce(s, st, "cancel", "service-unavailable");
         else if (rc == XMPPCORE_E_INVAL)
             xi_bounce(s, st, "modify", "bad-request");
+        else if (rc == XMPPCORE_HOOK_DROP)
+            xi_bounce(s, st, "wait", "internal-server-error");
     }
     /* Messages and presence to the server itself: nothing to do yet. */
     xmppcore_stanza_free(st);
@@ -314,6 +316,8 @@ static void to_bare(xmppcore_server *s, xi_vhost *v, xi_user *u,
             xi_bounce(s, st, "cancel", "service-unavailable");
         else if (rc == XMPPCORE_E_INVAL)
             xi_bounce(s, st, "modify", "bad-request");
+        else if (rc == XMPPCORE_HOOK_DROP)
+            xi_bounce(s, st, "wait", "internal-server-error");
     }
     xmppcore_stanza_free(st);
 }

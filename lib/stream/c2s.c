@@ -53,11 +53,31 @@ static struct xmppcore_buffer *text_buffer(xmppcore_conn *c)
     return c->tls ? &c->plain : &c->out;
 }
 
+
+/*
+ * Output the connection owes could not be made or queued (out of
+ * memory): the stream now has a hole, so nothing more is sent and the
+ * connection closes at the next tick (not here: the caller may be in
+ * the middle of binding or routing). The client sees the stream end
+ * instead of waiting for an answer that never comes.
+ */
+static void mark_broken(xmppcore_conn *c)
+{
+    if (c->broken || c->closed)
+        return;
+    c->broken = true;
+    xi_log(c->server, XMPPCORE_LOG_ERROR,
+           "c2s %s: out of memory; closing the connection", c->peer);
+    conn_rearm(c);
+}
+
 static void send_raw(xmppcore_conn *c, const char *data, size_t len)
 {
+    if (c->broken)
+        return;
     bool was_empty = !has_output(c);
     if (xi_buf_put(text_buffer(c), data, len) < 0) {
-        xi_log(c->server, XMPPCORE_LOG_ERROR, "c2s %s: out of memory", c->peer);
+        mark_broken(c);
         return;
     }
     c->last_out = c->server->now;
@@ -73,11 +93,15 @@ int xi_conn_send_stanza(xmppcore_conn *c, const xmppcore_stanza *st)
 {
     if (c->closed)
         return XMPPCORE_E_STATE;
+    if (c->broken)
+        return XMPPCORE_E_NOMEM;
     bool was_empty = !has_output(c);
     int rc = xmppcore_stanza_serialize(st, XMPPCORE_NS_CLIENT, text_buffer(c));
     if (rc == 0) {
         c->last_out = c->server->now;
         notify_write(c, was_empty);
+    } else if (rc == XMPPCORE_E_NOMEM) {
+        mark_broken(c);
     }
     return rc;
 }
@@ -724,6 +748,8 @@ static void handle_bind(xmppcore_conn *c, xmppcore_stanza *iq)
         xmppcore_stanza_set_attr(r, "to", NULL);
     if (j)
         xi_conn_send_stanza(c, r);
+    else
+        mark_broken(c); /* bound, but the answer could not be made */
     xmppcore_stanza_free(r);
     xi_log(s, XMPPCORE_LOG_INFO, "c2s %s: bound %s", c->peer, se->full);
     xmppcore_stanza *st = NULL;
@@ -836,7 +862,11 @@ static void handle_stanza(xmppcore_conn *c, xmppcore_stanza *st)
         xi_sm_presence_broadcast(s, se, st);
         return;
     }
-    xi_route_to(s, st, to_jid);
+    /* A stanza that went nowhere for lack of memory: the client would
+     * wait for an answer (or believe its message delivered); ending the
+     * stream tells it, and a resuming client (XEP-0198) sends again. */
+    if (xi_route_to(s, st, to_jid) == XMPPCORE_E_NOMEM)
+        mark_broken(c);
     xmppcore_jid_free(to_jid);
 }
 
@@ -992,6 +1022,10 @@ static void on_timer(xi_timer *t, void *ud)
     XI_UNUSED(t);
     if (c->closed)
         return;
+    if (c->broken) {
+        conn_finish(c, XMPPCORE_E_NOMEM, true);
+        return;
+    }
     const xi_opts *o = xi_vhost_opts(s, c->vhost);
     int64_t now = s->now;
     if (c->failure_pending && now >= c->delay_until) {
@@ -1037,6 +1071,10 @@ static void conn_rearm(xmppcore_conn *c)
     xmppcore_server *s = c->server;
     if (c->closed)
         return;
+    if (c->broken) {
+        xi_timer_set(&s->timers, &c->timer, s->now);
+        return;
+    }
     const xi_opts *o = xi_vhost_opts(s, c->vhost);
     int64_t next = INT64_MAX, d;
     if (c->failure_pending)

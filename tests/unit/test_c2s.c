@@ -869,6 +869,36 @@ static xmppcore_hook_result filter_headlines(xmppcore_hook_event *ev, void *ud)
     return t && strcmp(t, "headline") == 0 ? XMPPCORE_HOOK_DROP : XMPPCORE_HOOK_CONTINUE;
 }
 
+/* An IQ handler that cannot answer (as if out of memory). */
+static xmppcore_hook_result cannot_answer(xmppcore_hook_event *ev, void *ud)
+{
+    (void)ev;
+    (void)ud;
+    return XMPPCORE_HOOK_DROP;
+}
+
+static void test_iq_handler_cannot_answer(void)
+{
+    setup();
+    CHECK_EQ_INT(xmppcore_iq_handler_add(xmppcore_server_hooks(srv), NULL,
+                                         "urn:example:fragile", XMPPCORE_IQ_GET,
+                                         cannot_answer, NULL),
+                 0);
+    client b;
+    cl_open(&b, plain_l);
+    login_plain(&b, "romeo", "pencil", "y");
+    cl_clear(&b);
+    cl_send(&b, "<iq to='example.com' type='get' id='f1'><q xmlns='urn:example:fragile'/></iq>");
+    EXPECT(&b, "id=\"f1\"");
+    EXPECT(&b, "<error type=\"wait\"><internal-server-error");
+    /* on behalf of the account (no 'to') too */
+    cl_clear(&b);
+    cl_send(&b, "<iq type='get' id='f2'><q xmlns='urn:example:fragile'/></iq>");
+    EXPECT(&b, "<error type=\"wait\"><internal-server-error");
+    cl_free(&b);
+    teardown();
+}
+
 static void test_hooks(void)
 {
     setup();
@@ -970,4 +1000,4 @@ TEST_MAIN(TEST_ENTRY(test_log_level), TEST_ENTRY(test_plain_login_and_chat), TES
           TEST_ENTRY(test_delayed_failure), TEST_ENTRY(test_starttls_scram),
           TEST_ENTRY(test_stream_errors), TEST_ENTRY(test_conflict_and_limits),
           TEST_ENTRY(test_timers), TEST_ENTRY(test_async_store),
-          TEST_ENTRY(test_hooks), TEST_ENTRY(test_account_delete))
+          TEST_ENTRY(test_hooks), TEST_ENTRY(test_iq_handler_cannot_answer), TEST_ENTRY(test_account_delete))
