@@ -518,8 +518,9 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
         """Decorator: fn(event) handles iqs of type "get", "set" (or both)
         whose payload is in namespace ns. It may return a reply Stanza (sent
         for it), send answers itself with server.send() and return None
-        (handled), or return CONTINUE (unhandled: the client gets
-        service-unavailable). If it raises, the client gets
+        (handled), return CONTINUE (unhandled: the client gets
+        service-unavailable) or DROP (it could not answer: the server sends
+        internal-server-error). If it raises, the client gets
         internal-server-error. The namespace is advertised in disco#info."""
         def register(fn):
             self.add_iq_handler(ns, fn, type=type, vhost=vhost)
@@ -615,7 +616,7 @@ class Server(_aio.AsyncioMixin, _loop.LoopMixin):
                 return STOP
             except Exception:
                 log.exception("could not answer the failed IQ")
-                return CONTINUE
+                return DROP  # the server answers internal-server-error
         finally:
             self._depth -= 1
             event._close()
