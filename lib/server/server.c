@@ -216,12 +216,13 @@ xmppcore_server *xmppcore_server_new(const xmppcore_env *env,
         s->env = *env;
     s->env.version = XMPPCORE_ENV_VERSION;
     s->env.mem = mem;
-    if (!s->env.rng) {
+    bool host_rng = s->env.rng != NULL;
+    if (!host_rng) {
         s->env.rng = xmppcore_rng_default;
         s->env.rng_user_data = NULL;
     }
     s->seed_env = s->env;
-    if (!env || !env->rng) {
+    if (!host_rng) {
         s->rng = xi_rng_new(mem, NULL, NULL);
         if (!s->rng) {
             xi_free(mem, s);

@@ -53,7 +53,6 @@ static struct xmppcore_buffer *text_buffer(xmppcore_conn *c)
     return c->tls ? &c->plain : &c->out;
 }
 
-
 /*
  * Output the connection owes could not be made or queued (out of
  * memory): the stream now has a hole, so nothing more is sent and the
